@@ -1,0 +1,54 @@
+package hal
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// PWM is one PWM output channel (stirring motor, pumps, heater).
+type PWM interface {
+	// SetDutyCycle drives the output at percent (0–100) duty.
+	SetDutyCycle(percent float64) error
+}
+
+// HallSensor sees the stir bar's magnet pass once per revolution.
+type HallSensor interface {
+	// Edges blocks for window and returns the times of the falling edges seen in it.
+	Edges(ctx context.Context, window time.Duration) ([]time.Time, error)
+}
+
+// Photodiodes is the OD optics' ADC: one reading of every photodiode channel.
+type Photodiodes interface {
+	// ReadVolts samples every connected channel ("1".."4") with the LEDs as they are now and
+	// returns the averaged voltages. It blocks for the ADC's sampling time.
+	ReadVolts(ctx context.Context) (map[string]float64, error)
+}
+
+// LEDs is the LED driver with channels "A".."D".
+type LEDs interface {
+	SetIntensity(channel string, percent float64) error
+}
+
+// Thermometer is the heating PCB's temperature sensor.
+type Thermometer interface {
+	ReadCelsius(ctx context.Context) (float64, error)
+}
+
+// PWM channels of the HAT (config [PWM] maps them to roles).
+var PWMChannels = []string{"1", "2", "3", "4", "5"}
+
+// LEDChannels of the HAT's LED driver.
+var LEDChannels = []string{"A", "B", "C", "D"}
+
+// Board is every device of one unit. A nil field means the device is absent.
+type Board struct {
+	PWM         map[string]PWM // by channel "1".."5"
+	Hall        HallSensor
+	Photodiodes Photodiodes
+	LEDs        LEDs
+	Thermometer Thermometer
+}
+
+// ErrNotPresent is returned when a job needs a device the board does not have.
+var ErrNotPresent = errors.New("hardware not present")

@@ -1,0 +1,56 @@
+package pubsub
+
+import (
+	"context"
+	"time"
+)
+
+// QoS levels used by the contract (spec/mqtt.md §2.6).
+const (
+	AtMostOnce  byte = 0
+	AtLeastOnce byte = 1
+	ExactlyOnce byte = 2
+)
+
+// Message is one received message.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// Handler receives messages of one subscription, one at a time, in order.
+type Handler func(Message)
+
+// Client is a connection to the broker.
+type Client interface {
+	// Publish sends and waits for the broker's acknowledgement (QoS > 0) or ctx.
+	Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error
+	// Subscribe registers h for filter (MQTT wildcards); it is renewed after every reconnect.
+	Subscribe(ctx context.Context, filter string, qos byte, h Handler) error
+	Unsubscribe(ctx context.Context, filters ...string) error
+	// Close disconnects cleanly: the last will does not fire. Safe to call twice.
+	Close()
+}
+
+// Will is published by the broker if the connection ends uncleanly.
+type Will struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+}
+
+// Options describe one connection.
+type Options struct {
+	ClientID  string // "" lets the broker choose
+	Will      *Will
+	KeepAlive time.Duration // 0 means 60 s
+	// OnReconnect runs after an automatic reconnect, once subscriptions are renewed.
+	OnReconnect func()
+}
+
+// Dialer opens connections; the paho Dialer and the in-memory Bus both implement it.
+type Dialer interface {
+	Dial(ctx context.Context, o Options) (Client, error)
+}
