@@ -158,3 +158,9 @@ func Marshal(v any) []byte {
 	}
 	return b
 }
+
+// RelativeIntensity is od_reading's relative_intensity_of_ir_led setting.
+type RelativeIntensity struct {
+	RelativeIntensityOfIRLED Decimal   `json:"relative_intensity_of_ir_led"`
+	Timestamp                Timestamp `json:"timestamp"`
+}

@@ -1,0 +1,43 @@
+# pioreactord — the two commands a newcomer needs are `make run` and `make test`.
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+TEST_DEPS := mosquitto_sub:mosquitto-clients python3:python3
+
+.PHONY: run build test test-deps lint bench clean
+
+## run: build and start a simulated leader with three simulated workers (pio01..pio03)
+run: build
+	./$(BIN)/pioreactord --sim
+
+## build: compile the daemon into ./bin
+build:
+	$(GO) build -o $(BIN)/pioreactord ./cmd/pioreactord
+
+## test: vet, then the whole test suite with the race detector
+test: test-deps
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+## test-deps: install the external MQTT clients the end-to-end tests drive (Debian)
+test-deps:
+	@missing=""; for pair in $(TEST_DEPS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## lint: gofmt, go vet and staticcheck must be clean
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+## bench: benchmarks that carry the speed and memory targets
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf $(BIN)

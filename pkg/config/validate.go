@@ -1,0 +1,51 @@
+package config
+
+import (
+	"errors"
+	"strings"
+)
+
+// ValidateShared checks an edited config.ini before it is saved (spec/config.md §6): en/em
+// dashes normalised, strict parse (repeated sections or keys refused, with their line),
+// non-empty [cluster.topology] leader_hostname and leader_address, an [mqtt] section, no
+// address starting with http, and every value interpolating. Errors are *ValidationError
+// (messages as api.md §9), except interpolation problems, which name section and key.
+func ValidateShared(text []byte) error {
+	l, err := parseText(Normalize(text), true)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, k := range []string{keyLeaderHost, keyLeaderAddr} {
+		if v, _ := l.lookup(SecTopology, k); strings.TrimSpace(v) == "" {
+			missing = append(missing, "["+SecTopology+"] "+k)
+		}
+	}
+	if _, ok := l.secs[SecMQTT]; !ok {
+		missing = append(missing, "["+SecMQTT+"]")
+	}
+	if len(missing) > 0 {
+		return &ValidationError{Msg: "Missing required field(s): " + strings.Join(missing, ", ")}
+	}
+	for _, at := range [][2]string{{SecTopology, keyLeaderAddr}, {SecMQTT, keyBrokerAddr}} {
+		v, _ := l.lookup(at[0], at[1])
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "http") {
+			return &ValidationError{Msg: "Don't start addresses with http:// or https://", Detail: "[" + at[0] + "] " + at[1]}
+		}
+	}
+	return errors.Join(build(l).Problems()...)
+}
+
+// ValidateUnit checks an edited unit_config.ini: strict parse of the text alone, then a
+// successful merge with the unit's current shared file (read leniently, as at run time).
+func ValidateUnit(text, shared []byte) error {
+	text = Normalize(text)
+	if _, err := parseText(text, true); err != nil {
+		return err
+	}
+	c, err := Parse(shared, text)
+	if err != nil {
+		return err
+	}
+	return errors.Join(c.Problems()...)
+}

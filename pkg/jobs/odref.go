@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"errors"
+	"math"
+
+	"github.com/pioreactor/pioreactord/pkg/control"
+)
+
+// refTracker turns REF photodiode volts into the factor that signal volts are divided by,
+// rejecting noisy readings (spec/algorithms.md §5.3).
+type refTracker struct {
+	unity     bool
+	first     float64 // v0 of unity mode; kept for the job's life (not yet persisted per experiment)
+	ref       control.EMA
+	baseline  control.EMA
+	power     control.EMA
+	threshold float64
+	present   bool
+}
+
+func newRefTracker(mode string, emaWeight, intervalS float64, present bool) refTracker {
+	t := refTracker{unity: mode == "unity", ref: control.EMA{Alpha: emaWeight},
+		baseline: control.EMA{Alpha: 0.8}, power: control.EMA{Alpha: 0.95}, present: present}
+	t.power.Update(1e-6)
+	t.setInterval(intervalS)
+	return t
+}
+
+func (t *refTracker) setInterval(intervalS float64) {
+	t.threshold = 0.025 * math.Sqrt(intervalS/5)
+}
+
+var errNoisyRef = errors.New("The reference PD is very noisy, and is likely to cause problems with OD readings. Pausing dosing.")
+
+// update feeds one REF reading and returns the current factor; a noisy reading leaves the
+// factor unchanged and returns errNoisyRef.
+func (t *refTracker) update(v float64) (float64, error) {
+	rho := v
+	if t.unity {
+		if t.first == 0 {
+			t.first = v
+		}
+		if t.first > 0 {
+			rho = v / t.first
+		}
+	}
+	base, ok := t.baseline.Value()
+	if !ok {
+		base = rho
+	}
+	sigma := math.Sqrt(t.power.Update((rho - base) * (rho - base)))
+	t.baseline.Update(rho)
+	if sigma > t.threshold {
+		t.baseline.Clear()
+		t.power.Clear()
+		t.power.Update(1e-6)
+		cur, _ := t.ref.Value()
+		return cur, errNoisyRef
+	}
+	return t.ref.Update(rho), nil
+}

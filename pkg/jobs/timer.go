@@ -1,0 +1,58 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/clock"
+)
+
+// repeat is the reference's RepeatedTimer (spec/jobs.md §0.2) as a channel: the first tick
+// comes after runAfter, then one every period. Pausing is the reader's business (it ignores
+// ticks while sleeping), so the grid never shifts.
+type repeat struct {
+	C      chan time.Time
+	cancel context.CancelFunc
+}
+
+func newRepeat(ctx context.Context, clk clock.Clock, runAfter, period time.Duration) *repeat {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &repeat{C: make(chan time.Time, 1), cancel: cancel}
+	go r.loop(ctx, clk, runAfter, period)
+	return r
+}
+
+func (r *repeat) loop(ctx context.Context, clk clock.Clock, runAfter, period time.Duration) {
+	if err := clk.Sleep(ctx, runAfter); err != nil {
+		return
+	}
+	if !r.send(ctx, clk.Now()) {
+		return
+	}
+	t := clk.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C():
+			if !r.send(ctx, now) {
+				return
+			}
+		}
+	}
+}
+
+// send hands over a tick, or drops it if the previous one is still unread.
+func (r *repeat) send(ctx context.Context, now time.Time) bool {
+	select {
+	case r.C <- now:
+	case <-ctx.Done():
+		return false
+	default:
+	}
+	return true
+}
+
+// Stop ends the timer.
+func (r *repeat) Stop() { r.cancel() }

@@ -1,0 +1,221 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/hal"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+)
+
+// Config wires a supervisor to its unit.
+type Config struct {
+	Unit     string
+	Leader   string // leader hostname, recorded on each registry row
+	Jobs     []Spec
+	Dialer   pubsub.Dialer
+	Registry Registry
+	Board    hal.Board
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Conf     *config.Config // daemon configuration; each job gets a snapshot with its overrides
+}
+
+// Supervisor runs one unit's jobs.
+type Supervisor struct {
+	cfg   Config
+	specs map[string]Spec
+	pwms  *pwmBank
+	base  context.Context // parent of every job's context; ends when Run ends
+	end   context.CancelFunc
+
+	mu         sync.Mutex
+	running    map[string]*instance
+	experiment string // the unit's assignment, from the leader's retained message
+	closed     bool
+}
+
+// New checks the configuration and returns an idle supervisor; Run starts it.
+func New(cfg Config) (*Supervisor, error) {
+	if cfg.Unit == "" || cfg.Dialer == nil || cfg.Registry == nil || cfg.Clock == nil || cfg.Log == nil || cfg.Conf == nil {
+		return nil, errors.New("supervisor: Unit, Dialer, Registry, Clock, Log and Conf are required")
+	}
+	specs := make(map[string]Spec, len(cfg.Jobs))
+	for _, s := range cfg.Jobs {
+		if err := validJobName(s.Name); err != nil {
+			return nil, err
+		}
+		specs[s.Name] = s
+	}
+	base, end := context.WithCancel(context.Background())
+	return &Supervisor{cfg: cfg, specs: specs, pwms: newPWMBank(cfg.Board.PWM), base: base, end: end,
+		running: map[string]*instance{}}, nil
+}
+
+// Name is the unit's name.
+func (s *Supervisor) Name() string { return s.cfg.Unit }
+
+// Jobs lists the job names this unit can run, sorted.
+func (s *Supervisor) Jobs() []string {
+	names := make([]string, 0, len(s.specs))
+	for n := range s.specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Experiment is the experiment the leader assigned this unit to ("" if none).
+func (s *Supervisor) Experiment() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.experiment
+}
+
+// Run resets the registry, follows the unit's assignment, and on ctx end stops every job in
+// the safe order (pumps and PWM, heaters, automations, the rest).
+func (s *Supervisor) Run(ctx context.Context) error {
+	if err := s.cfg.Registry.Reset(); err != nil {
+		return fmt.Errorf("reset job registry: %w", err)
+	}
+	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "supervisor-" + s.cfg.Unit + "-" + suffix()})
+	if err != nil {
+		return fmt.Errorf("connect supervisor of %s: %w", s.cfg.Unit, err)
+	}
+	defer conn.Close()
+	if err := conn.Subscribe(ctx, contract.AssignmentTopicFor(s.cfg.Unit), pubsub.ExactlyOnce, s.onAssignment); err != nil {
+		return fmt.Errorf("subscribe to assignment: %w", err)
+	}
+	<-ctx.Done()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stopInstances(s.selectRunning(func(*instance) bool { return true }))
+	s.end()
+	return nil
+}
+
+func (s *Supervisor) onAssignment(m pubsub.Message) {
+	var a contract.Assignment
+	if len(m.Payload) > 0 {
+		if err := json.Unmarshal(m.Payload, &a); err != nil {
+			s.cfg.Log.Warn("bad assignment message", "err", err)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.experiment = ""
+	if a.Experiment != nil {
+		s.experiment = *a.Experiment
+	}
+}
+
+// StopJobs stops the running jobs the filter selects, in the safe order, and returns how many.
+func (s *Supervisor) StopJobs(ctx context.Context, f contract.StopFilter) (int, error) {
+	if f.Empty() {
+		return 0, errors.New("no job filter specified")
+	}
+	picked := s.selectRunning(func(in *instance) bool {
+		if f.All {
+			return !in.spec.LongRunning
+		}
+		return (f.JobName == "" || f.JobName == in.spec.Name) &&
+			(f.Experiment == "" || f.Experiment == in.rt.experiment) &&
+			(f.JobSource == "" || f.JobSource == in.source) &&
+			(f.JobID == nil || *f.JobID == in.rt.jobID)
+	})
+	s.stopInstances(picked)
+	return len(picked), ctx.Err()
+}
+
+func (s *Supervisor) selectRunning(keep func(*instance) bool) []*instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*instance
+	for _, in := range s.running {
+		if keep(in) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// stopInstances stops jobs group by group in stop order; jobs of one group stop together.
+func (s *Supervisor) stopInstances(list []*instance) {
+	sort.SliceStable(list, func(i, j int) bool {
+		pi, pj := stopPriority(list[i].spec.Name), stopPriority(list[j].spec.Name)
+		return pi < pj || pi == pj && list[i].spec.Name < list[j].spec.Name
+	})
+	for i := 0; i < len(list); {
+		j := i
+		for j < len(list) && stopPriority(list[j].spec.Name) == stopPriority(list[i].spec.Name) {
+			j++
+		}
+		var wg sync.WaitGroup
+		for _, in := range list[i:j] {
+			wg.Go(in.stopAndWait)
+		}
+		wg.Wait()
+		i = j
+	}
+}
+
+// stopPriority orders a stop of many jobs: pumps and PWM first, then heaters, then
+// automations, then the rest (spec/mqtt.md §6.3).
+func stopPriority(job string) int {
+	switch {
+	case strings.Contains(job, "pump") || strings.Contains(job, "pwm") || isDosingAction(job):
+		return 1
+	case strings.Contains(job, "temperature") || strings.Contains(job, "heat"):
+		return 2
+	case strings.HasSuffix(job, "_automation"):
+		return 3
+	}
+	return 5
+}
+
+// isDosingAction: the pump actions are named for what they pump, not "pump".
+func isDosingAction(job string) bool {
+	switch job {
+	case "add_media", "remove_waste", "add_alt_media", "circulate_media", "circulate_alt_media":
+		return true
+	}
+	return false
+}
+
+// Running lists the unit's running jobs from the registry.
+func (s *Supervisor) Running() ([]contract.JobRow, error) { return s.cfg.Registry.Running() }
+
+// History lists every job this unit ran since the registry was created, newest first.
+func (s *Supervisor) History() ([]contract.JobRow, error) { return s.cfg.Registry.History() }
+
+// JobSettings returns the current settings of a running job.
+func (s *Supervisor) JobSettings(job string) (map[string]any, error) {
+	s.mu.Lock()
+	in, ok := s.running[job]
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, job)
+	}
+	return in.rt.Values(), nil
+}
+
+var forbiddenJobNames = map[string]bool{"run": true, "dosing_events": true, "leds": true,
+	"led_change_events": true, "unit_label": true, "pwm": true, "assignment": true}
+
+func validJobName(name string) error {
+	if forbiddenJobNames[name] || name == "" || strings.ToLower(name) != name || !strings.ContainsAny(name, "abcdefghijklmnopqrstuvwxyz") {
+		return fmt.Errorf("job name %q is not allowed", name)
+	}
+	return nil
+}
