@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/broker"
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/cluster"
+	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/store"
+)
+
+// daemon holds what run opened, to close it in reverse order.
+type daemon struct {
+	opts   options
+	conf   *config.Config
+	clock  clock.Clock
+	log    *slog.Logger
+	stdout io.Writer
+
+	store      *store.DB
+	broker     *broker.Broker
+	dialer     pubsub.Dialer
+	leaderConn pubsub.Client
+	units      []*unit
+	servers    []httpServer
+	addresses  *addressBook
+}
+
+// open binds every listener and opens every store; nothing runs yet.
+func (d *daemon) open(ctx context.Context) error {
+	o := d.opts
+	mq, err := d.conf.MQTT()
+	if err != nil {
+		return err
+	}
+	brokerAddr := o.broker
+	if o.leader() {
+		if d.store, err = store.Open(filepath.Join(o.dataDir, "pioreactor.db"), store.Options{Clock: d.clock}); err != nil {
+			return err
+		}
+		d.broker, err = broker.Listen(broker.Config{TCPAddr: o.mqttAddr, WSAddr: o.wsAddr, Username: mq.Username, Password: mq.Password}, d.log)
+		if err != nil {
+			return err
+		}
+		brokerAddr = d.broker.TCPAddr()
+	}
+	if brokerAddr == "" {
+		host := mq.BrokerAddress
+		if host == "" {
+			host = d.conf.LeaderAddress()
+		}
+		brokerAddr = net.JoinHostPort(host, strconv.Itoa(mq.Port))
+	}
+	d.dialer = pubsub.NewDialer(brokerAddr, mq.Username, mq.Password, d.log)
+	d.addresses = &addressBook{conf: d.conf, known: map[string]string{}}
+
+	deps := unitDeps{dataDir: o.dataDir, leader: d.conf.LeaderHostname(), dialer: d.dialer, clock: d.clock, log: d.log, conf: d.conf}
+	own := deps
+	if o.sim && o.role != "leader" && o.role != "both" {
+		own.simSeed = seedFor(o.unit)
+	}
+	self, err := openUnit(o.unit, own)
+	if err != nil {
+		return err
+	}
+	d.units = append(d.units, self)
+
+	if err := d.listen(self, o.httpAddr); err != nil {
+		return err
+	}
+	if o.sim && o.role == "both" {
+		for i := 1; i <= o.units; i++ {
+			name := fmt.Sprintf("pio%02d", i)
+			deps.simSeed = seedFor(name)
+			u, err := openUnit(name, deps)
+			if err != nil {
+				return err
+			}
+			d.units = append(d.units, u)
+			if err := d.listen(u, "127.0.0.1:0"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// listen binds a unit's HTTP listener and records its address for the leader's fan-out.
+func (d *daemon) listen(u *unit, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http listener for %s: %w", u.name, err)
+	}
+	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{u.sup}})
+	d.addresses.set(u.name, "http://"+ln.Addr().String())
+	return nil
+}
+
+// buildAPIs creates the HTTP servers once the broker runs: the leader's API publishes on it.
+// The first server is this daemon's own unit, and the leader's API when it is the leader.
+func (d *daemon) buildAPIs(ctx context.Context) error {
+	var leader *api.Leader
+	if d.opts.leader() {
+		var err error
+		if d.leaderConn, err = d.dialer.Dial(ctx, pubsub.Options{ClientID: "leader-api-" + d.opts.unit}); err != nil {
+			return fmt.Errorf("connect the leader's API to the broker: %w", err)
+		}
+		leader = &api.Leader{Store: d.store, Publisher: d.leaderConn, Name: d.opts.unit,
+			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve}), Addresses: d.conf.Section(config.SecAddresses)}
+	}
+	for i := range d.servers {
+		cfg := api.Config{Unit: d.servers[i].sup, Log: d.log, Now: d.clock.Now, Version: version}
+		if i == 0 {
+			cfg.Leader = leader
+		}
+		srv, err := api.New(cfg)
+		if err != nil {
+			return err
+		}
+		d.servers[i].srv = srv
+	}
+	return nil
+}
+
+func (d *daemon) closeAll() {
+	for _, s := range d.servers {
+		_ = s.ln.Close() // already closed when its server ran
+	}
+	for _, u := range d.units {
+		if err := u.db.Close(); err != nil {
+			d.log.Warn("close unit store", "unit", u.name, "err", err)
+		}
+	}
+	if d.store != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.Warn("close store", "err", err)
+		}
+	}
+}
+
+// seedFor gives each simulated unit its own reproducible culture.
+func seedFor(unit string) int64 {
+	var h int64 = 1469598103
+	for _, c := range unit {
+		h = h*31 + int64(c)
+	}
+	if h < 0 {
+		h = -h
+	}
+	return h%1_000_000 + 1
+}
+
+// addressBook maps units to the base URL of their HTTP API: this process's own servers, else
+// [cluster.addresses] or <unit>.local with [ui] proto and port.
+type addressBook struct {
+	conf  *config.Config
+	mu    sync.Mutex
+	known map[string]string
+}
+
+func (a *addressBook) set(unit, url string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.known[unit] = url
+}
+
+func (a *addressBook) resolve(unit string) (string, error) {
+	a.mu.Lock()
+	url, ok := a.known[unit]
+	a.mu.Unlock()
+	if ok {
+		return url, nil
+	}
+	proto := a.conf.String("ui", "proto", "http")
+	port := a.conf.String("ui", "port", "80")
+	return proto + "://" + net.JoinHostPort(a.conf.UnitAddress(unit), port), nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// options are the daemon's command-line flags.
+type options struct {
+	configPath string
+	sim        bool
+	role       string // leader, worker or both
+	unit       string
+	broker     string // the leader's broker host:port, for a worker
+	units      int    // simulated workers in role both
+	dataDir    string
+	httpAddr   string
+	mqttAddr   string
+	wsAddr     string
+	speed      float64
+}
+
+func (o options) leader() bool { return o.role == "leader" || o.role == "both" }
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("pioreactord", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "shared config.ini (default $DOT_PIOREACTOR/config.ini; the built-in template with --sim)")
+	fs.BoolVar(&o.sim, "sim", false, "run against simulated bioreactors instead of a HAT")
+	fs.StringVar(&o.role, "role", "", "leader, worker or both (default both with --sim, worker without)")
+	fs.StringVar(&o.unit, "unit", "", "this daemon's unit name (default the hostname)")
+	fs.StringVar(&o.broker, "broker", "", "the leader's MQTT broker host:port (a worker's; default from [mqtt])")
+	fs.IntVar(&o.units, "units", 3, "simulated workers started beside the leader with --sim --role both")
+	fs.StringVar(&o.dataDir, "data-dir", "", "where the stores live (default ./data with --sim)")
+	fs.StringVar(&o.httpAddr, "http", "", "HTTP API address (default 127.0.0.1:4999 with --sim, :80 otherwise)")
+	fs.StringVar(&o.mqttAddr, "mqtt", "", "MQTT broker address of a leader (default 127.0.0.1:1883 with --sim, :1883 otherwise)")
+	fs.StringVar(&o.wsAddr, "ws", "", "MQTT-over-WebSocket address of a leader (default 127.0.0.1:9001 with --sim, :9001 otherwise)")
+	fs.Float64Var(&o.speed, "speed", 1, "simulated clock speed (1 = real time; 3600 = an hour a second)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return o, o.fillDefaults()
+}
+
+// fillDefaults applies the defaults that depend on --sim: every listener binds to loopback in
+// simulation unless asked otherwise.
+func (o *options) fillDefaults() error {
+	loop := func(s *string, sim, pi string) {
+		if *s == "" {
+			if o.sim {
+				*s = sim
+			} else {
+				*s = pi
+			}
+		}
+	}
+	loop(&o.role, "both", "worker")
+	loop(&o.httpAddr, "127.0.0.1:4999", ":80")
+	loop(&o.mqttAddr, "127.0.0.1:1883", ":1883")
+	loop(&o.wsAddr, "127.0.0.1:9001", ":9001")
+	dot := os.Getenv("DOT_PIOREACTOR")
+	if dot == "" {
+		dot = "/home/pioreactor/.pioreactor"
+	}
+	loop(&o.dataDir, "data", filepath.Join(dot, "storage"))
+	if o.configPath == "" && !o.sim {
+		o.configPath = filepath.Join(dot, "config.ini")
+	}
+	if o.unit == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("no --unit and no hostname: %w", err)
+		}
+		o.unit = host
+	}
+	switch {
+	case o.role != "leader" && o.role != "worker" && o.role != "both":
+		return fmt.Errorf("--role %q: want leader, worker or both", o.role)
+	case o.units < 0 || o.units > 64:
+		return errors.New("--units must be within 0–64")
+	case !o.sim && o.role != "leader":
+		return errors.New("the hardware layer for a real HAT is not implemented yet: run with --sim, or --role leader")
+	case !(o.speed > 0):
+		return errors.New("--speed must be positive")
+	case o.speed != 1 && !o.sim:
+		return errors.New("--speed needs --sim")
+	}
+	return nil
+}

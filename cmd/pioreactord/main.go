@@ -1,0 +1,161 @@
+// Command pioreactord is the Pioreactor daemon: every job of a unit, and on the leader the MQTT
+// broker, the HTTP API and the data store. `pioreactord --sim` runs a leader and simulated
+// workers on one machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/logging"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "pioreactord:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run starts everything, blocks until ctx ends, then stops jobs first (they still need the
+// broker to publish `disconnected`), then the HTTP servers, then the broker.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	conf, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	var clk clock.Clock = clock.Real{}
+	if o.sim {
+		if clk, err = clock.NewScaled(o.speed); err != nil {
+			return err
+		}
+	}
+	logs := logging.New(stderr, logging.Options{Now: clk.Now, Level: consoleLevel(o, conf)})
+	log := slog.New(logs)
+
+	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout}
+	defer d.closeAll()
+	if err := d.open(ctx); err != nil {
+		return err
+	}
+
+	// Background services that must outlive the jobs: the broker and the MQTT log sink.
+	infra, stopInfra := context.WithCancel(context.WithoutCancel(ctx))
+	var infraGroup errgroup.Group
+	if d.broker != nil {
+		infraGroup.Go(func() error { return d.broker.Run(infra) })
+	}
+	infraGroup.Go(func() error { return logs.Run(infra) })
+	logConn, err := d.dialer.Dial(ctx, pubsub.Options{ClientID: "logs-" + o.unit})
+	if err != nil {
+		stopInfra()
+		_ = infraGroup.Wait()
+		return fmt.Errorf("connect log sink to the broker: %w", err)
+	}
+	logs.SetPublisher(logConn)
+	if err := d.buildAPIs(ctx); err != nil {
+		logConn.Close()
+		stopInfra()
+		_ = infraGroup.Wait()
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, u := range d.units {
+		g.Go(func() error { return u.sup.Run(gctx) })
+	}
+	for _, s := range d.servers[1:] {
+		g.Go(func() error { return s.srv.Run(gctx, s.ln) })
+	}
+	if o.sim && o.role == "both" {
+		// Before the public listener answers, so that the first answer already lists the workers.
+		if err = d.bootstrapSim(gctx); err != nil {
+			g.Go(func() error { return err })
+		}
+	}
+	g.Go(func() error { return d.servers[0].srv.Run(gctx, d.servers[0].ln) })
+	d.printBanner()
+	err = g.Wait()
+	logConn.Close()
+	if d.leaderConn != nil {
+		d.leaderConn.Close()
+	}
+	stopInfra()
+	if ierr := infraGroup.Wait(); err == nil {
+		err = ierr
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Debug("pioreactord stopped")
+	return err
+}
+
+// loadConfig reads config.ini (+ unit_config.ini beside it), or the built-in template under
+// --sim, and points the cluster at this daemon's own addresses.
+func loadConfig(o options) (*config.Config, error) {
+	var conf *config.Config
+	if o.configPath == "" {
+		conf = config.LoadDefault()
+	} else {
+		var err error
+		unitPath := o.configPath[:len(o.configPath)-len("config.ini")] + "unit_config.ini"
+		if conf, err = config.Load(o.configPath, unitPath); err != nil {
+			return nil, err
+		}
+	}
+	if o.sim && conf.LeaderHostname() == "localhost" {
+		leader := o.unit
+		if o.role == "worker" {
+			leader = "leader"
+		}
+		conf = conf.With([][3]string{{"cluster.topology", "leader_hostname", leader}, {"cluster.topology", "leader_address", "127.0.0.1"}})
+	}
+	return conf, nil
+}
+
+// consoleLevel is [logging] console_log_level; the built-in template's DEBUG would bury the
+// banner of a first `--sim` run, so without a config file it is INFO.
+func consoleLevel(o options, conf *config.Config) slog.Leveler {
+	if o.configPath == "" {
+		return slog.LevelInfo
+	}
+	l, err := logging.ParseLevel(conf.String("logging", "console_log_level", "INFO"))
+	if err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// httpServer is one unit's API server with its bound listener.
+type httpServer struct {
+	srv  *api.Server
+	sup  api.Unit
+	ln   net.Listener
+	unit string
+}

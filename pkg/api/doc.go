@@ -1,0 +1,16 @@
+// Package api is pioreactord's HTTP API on echo: the per-unit /unit_api that every daemon
+// serves and, on the leader, /api (spec/api.md). Echo stays inside this package: callers
+// get an http.Handler and Serve.
+//
+// Invariants:
+//   - Every error, whether a handler's, a decoder's or echo's own 404/405, leaves through one
+//     handler as the envelope of spec/api.md §1.2 {error, status, cause[, remediation]}.
+//   - Bodies are decoded strictly (§1.3) and capped (DefaultBodyLimit, 413 beyond); only
+//     the run body tolerates unknown fields.
+//   - Work that crosses units or takes long answers 202 and runs as a task (package task);
+//     its outcome is polled at /unit_api/task_results/<id> on the unit that queued it.
+//   - The leader never changes a job's state by calling a unit: stop and settings go over
+//     MQTT (Publisher) and the unit HTTP fan-out (package cluster) is the fallback.
+//   - A unit's Run is only ever called from a task; its ctx bounds the wait for startup,
+//     never the job's life, which belongs to the supervisor.
+package api

@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pioreactor/pioreactord/pkg/api/task"
+)
+
+// Config builds a Server. Unit is required; the rest have defaults.
+type Config struct {
+	Unit   Unit
+	Leader *Leader // nil on a worker: /api answers 404 (spec/api.md §1.1)
+	Log    *slog.Logger
+	// Now is the clock of timestamps and of the run debounce; nil means time.Now.
+	Now func() time.Time
+	// Version is reported by GET /unit_api/versions/app.
+	Version string
+	// BodyLimit caps request bodies (413 beyond); 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// KeepTasks is how many finished task outcomes are kept; 0 means task.DefaultKeep.
+	KeepTasks int
+}
+
+// Validate reports a Config that cannot build a Server.
+func (c Config) Validate() error {
+	if c.Unit == nil {
+		return errors.New("api config: Unit is required")
+	}
+	if c.Leader != nil {
+		if err := c.Leader.validate(); err != nil {
+			return fmt.Errorf("api config: %w", err)
+		}
+	}
+	return nil
+}
+
+// Server is the HTTP API of one unit (and of the leader when Config.Leader is set).
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	echo     *echo.Echo
+	tasks    *task.Registry
+	debounce *debouncer
+}
+
+// New builds the routes. Close (or Run's return) stops the background tasks.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, now: cfg.Now, tasks: task.New(cfg.KeepTasks)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.debounce = newDebouncer(time.Second)
+	limit := cfg.BodyLimit
+	if limit <= 0 {
+		limit = DefaultBodyLimit
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // we log through slog, in the error handler
+	e.HTTPErrorHandler = handleError(s.log)
+	e.Use(recoverPanic(s.log), limitBody(limit))
+	s.echo = e
+	s.unitRoutes(e.Group("/unit_api"))
+	if cfg.Leader != nil {
+		s.leaderRoutes(e.Group("/api"))
+	} else {
+		e.Any("/api", notLeader)
+		e.Any("/api/*", notLeader)
+	}
+	return s, nil
+}
+
+// Handler serves every route.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close cancels the running tasks and waits for them. Safe to call more than once.
+func (s *Server) Close() { s.tasks.Close() }
+
+// Run serves on ln until ctx ends, then shuts down and closes the tasks. It logs the
+// address it serves on, since ln may have been opened on port 0.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	attrs := []any{"addr", ln.Addr().String()}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		attrs = append(attrs, "port", a.Port)
+	}
+	s.log.Info("http api listening", attrs...)
+	return Serve(ctx, ln, s.Handler())
+}
+
+// ShutdownTimeout bounds how long Serve waits for in-flight requests after ctx ends.
+const ShutdownTimeout = 3 * time.Second
+
+// Serve owns an http.Server on ln: it blocks until ctx ends (then shuts down gracefully,
+// returning nil) or the server fails.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close() // in-flight requests outlived the grace period
+	}
+	<-errc // http.ErrServerClosed
+	return nil
+}
+
+func notLeader(echo.Context) error {
+	return httpError(http.StatusNotFound,
+		"Can't access /api/ endpoints when this unit isn't the leader. Did you mean /unit_api/?", "",
+		"Send /api/ requests to the leader.")
+}
+
+// recoverPanic turns a handler's panic into a 500 with the stack logged.
+func recoverPanic(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					err = internal("Internal server error.", fmt.Errorf("panic: %v", p))
+					log.Error("handler panicked", "path", c.Request().URL.Path, "panic", p, "stack", string(debug.Stack()))
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// param is a path parameter, unescaped: echo matches on the raw path, so %24broadcast
+// would otherwise stay encoded.
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+// cache sets the Cache-Control of spec/api.md's "cache N" notes.
+func cache(c echo.Context, seconds int) {
+	c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(seconds))
+}

@@ -1,0 +1,141 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+const (
+	defaultKeepAlive = 60 * time.Second
+	connectTimeout   = 10 * time.Second // one attempt: TCP connect + CONNECT/CONNACK
+	firstRetry       = 250 * time.Millisecond
+	maxRetry         = 5 * time.Second  // between attempts in Dial
+	maxReconnect     = 10 * time.Second // paho's default, 10 min, leaves a worker deaf too long
+	closeQuiesce     = 1000             // ms Close waits for DISCONNECT to be written
+)
+
+// pahoDialer dials one broker over TCP with fixed credentials.
+type pahoDialer struct {
+	addr, user, pass string
+	log              *slog.Logger
+}
+
+// NewDialer returns a Dialer for the broker at brokerAddr ("host:port", plain TCP).
+func NewDialer(brokerAddr, username, password string, log *slog.Logger) Dialer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &pahoDialer{addr: brokerAddr, user: username, pass: password, log: log}
+}
+
+// Dial connects, retrying with backoff until ctx is done. A refusal by the broker (bad
+// credentials, rejected client id) is returned at once, wrapping ErrRefused.
+//
+// Once connected, paho reconnects by itself after any loss, and the client renews its
+// subscriptions each time (see onConnect). Dial's own loop replaces paho's ConnectRetry
+// for the first connection only because ConnectRetry retries a refusal forever and reports
+// nothing until it gives up.
+func (d *pahoDialer) Dial(ctx context.Context, o Options) (Client, error) {
+	c := newPahoClient(d.log.With("mqtt_client", o.ClientID), o.OnReconnect)
+	wait := firstRetry
+	for {
+		pc := paho.NewClient(d.options(o, c))
+		err := waitToken(ctx, pc.Connect())
+		if err == nil {
+			select {
+			case <-c.up: // the first onConnect has run: from now on it renews subscriptions
+				c.paho = pc
+				return c, nil
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		// Quiesce 0: do not wait; a connect still in progress is abandoned when it ends.
+		pc.Disconnect(0)
+		switch {
+		case refused(err):
+			c.cancel()
+			return nil, fmt.Errorf("connect to mqtt broker %s: %w: %w", d.addr, ErrRefused, err)
+		case ctx.Err() != nil:
+			c.cancel()
+			return nil, fmt.Errorf("connect to mqtt broker %s: %w (last error: %w)", d.addr, ctx.Err(), err)
+		}
+		d.log.Debug("mqtt connect failed, retrying", "addr", d.addr, "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait = min(2*wait, maxRetry)
+	}
+}
+
+func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
+	keepAlive := o.KeepAlive
+	if keepAlive <= 0 {
+		keepAlive = defaultKeepAlive
+	}
+	po := paho.NewClientOptions().
+		AddBroker("tcp://" + d.addr).
+		SetClientID(o.ClientID).
+		SetUsername(d.user).
+		SetPassword(d.pass).
+		// Explicit 3.1.1, or paho retries every refused CONNECT as MQTT 3.1.
+		SetProtocolVersion(4).
+		// Spec §1: the subscriber keeps its session. The broker refuses a persistent
+		// session without a client id, so an anonymous id gets a clean one.
+		SetCleanSession(o.ClientID == "").
+		SetKeepAlive(keepAlive).
+		SetConnectTimeout(connectTimeout).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(maxReconnect).
+		// We renew subscriptions ourselves; paho's ResumeSubs only replays unacknowledged
+		// SUBSCRIBEs and knows nothing of a broker that lost its state in a restart.
+		SetResumeSubs(false).
+		// In order: paho calls c.route on its router goroutine, one message at a time, in
+		// arrival order. route only appends to per-subscription queues and returns at once,
+		// so order is kept per subscription without ever blocking paho's network goroutine
+		// (the STYLE note's OrderMatters(false) would instead run each message on a fresh
+		// goroutine and lose the order).
+		SetOrderMatters(true).
+		// No per-filter paho routes: every message reaches this handler and is routed with
+		// Match, the same code the Bus uses, including for messages replayed from a
+		// persistent session before any Subscribe call.
+		SetDefaultPublishHandler(c.route).
+		SetOnConnectHandler(c.onConnect).
+		SetConnectionLostHandler(c.onLost)
+	if w := o.Will; w != nil {
+		po.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retain)
+	}
+	return po
+}
+
+// refused reports whether err is a CONNACK refusal that retrying cannot fix.
+func refused(err error) bool {
+	for _, r := range []error{
+		packets.ErrorRefusedBadUsernameOrPassword,
+		packets.ErrorRefusedNotAuthorised,
+		packets.ErrorRefusedIDRejected,
+		packets.ErrorRefusedBadProtocolVersion,
+	} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitToken waits for a paho token or ctx, whichever comes first.
+func waitToken(ctx context.Context, t paho.Token) error {
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,15 @@
+package pubsub
+
+import "errors"
+
+var (
+	// ErrClosed is returned by a Client's methods after Close (or, on the Bus, Crash).
+	ErrClosed = errors.New("pubsub: client closed")
+	// ErrInvalidTopic is returned when publishing to an empty topic or one with wildcards.
+	ErrInvalidTopic = errors.New("pubsub: invalid topic")
+	// ErrInvalidFilter is returned when subscribing to a malformed filter (e.g. "a/#/b").
+	ErrInvalidFilter = errors.New("pubsub: invalid topic filter")
+	// ErrRefused means the broker refused the connection (credentials, client id): retrying
+	// will not help.
+	ErrRefused = errors.New("pubsub: connection refused by broker")
+)

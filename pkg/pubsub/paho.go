@@ -1,0 +1,230 @@
+package pubsub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// renewTimeout bounds the wait for the SUBACK when subscriptions are renewed on reconnect.
+const renewTimeout = 30 * time.Second
+
+// pahoClient is a Client over one paho connection.
+//
+// Subscriptions are kept here, not in paho: on every reconnect onConnect subscribes to all
+// of them again (a restarted broker has forgotten them; the original lost data exactly
+// there), and route hands each incoming message to the queue of every matching one.
+// After a reconnect, or when a subscription overlaps an older one, a handler may see a
+// retained message again: the broker resends retained messages on every SUBSCRIBE.
+type pahoClient struct {
+	paho        paho.Client // set by Dial before the client is returned
+	log         *slog.Logger
+	onReconnect func()
+	up          chan struct{} // closed by the first onConnect
+
+	ctx    context.Context // ends on Close; bounds renewals in onConnect
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	subs   map[string]*subscription
+	closed bool
+
+	renewMu   sync.Mutex // one onConnect at a time
+	connected bool       // guarded by renewMu: an onConnect has run before
+	closeOnce sync.Once
+}
+
+type subscription struct {
+	filter string
+	qos    byte
+	q      *queue
+}
+
+var _ Client = (*pahoClient)(nil)
+
+func newPahoClient(log *slog.Logger, onReconnect func()) *pahoClient {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &pahoClient{
+		log:         log,
+		onReconnect: onReconnect,
+		up:          make(chan struct{}),
+		ctx:         ctx,
+		cancel:      cancel,
+		subs:        make(map[string]*subscription),
+	}
+}
+
+// Publish waits for the broker's acknowledgement (QoS 1, 2) or for the packet to be
+// written (QoS 0), or for ctx. An error after the message was handed to paho does not
+// mean it was lost: paho keeps QoS>0 messages and sends them after a reconnect.
+func (c *pahoClient) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
+	if !validTopic(topic) {
+		return fmt.Errorf("publish %q: %w", topic, ErrInvalidTopic)
+	}
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if err := waitToken(ctx, c.paho.Publish(topic, qos, retain, payload)); err != nil {
+		return fmt.Errorf("publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe registers h for filter (replacing this client's handler for the same filter)
+// and waits for the broker's SUBACK. If the connection is down, the subscription stays
+// registered, is made on reconnect, and Subscribe returns nil.
+func (c *pahoClient) Subscribe(ctx context.Context, filter string, qos byte, h Handler) error {
+	if !validFilter(filter) {
+		return fmt.Errorf("subscribe %q: %w", filter, ErrInvalidFilter)
+	}
+	s := &subscription{filter: filter, qos: qos, q: startQueue(h)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		s.q.close()
+		return ErrClosed
+	}
+	if old, ok := c.subs[filter]; ok {
+		old.q.close()
+	}
+	// Registered before the SUBSCRIBE goes out, so no message, retained or live, and no
+	// concurrent reconnect can miss it.
+	c.subs[filter] = s
+	c.mu.Unlock()
+
+	err := waitSuback(ctx, c.paho.Subscribe(filter, qos, nil))
+	if err == nil {
+		return nil
+	}
+	if !c.paho.IsConnectionOpen() && !c.isClosed() {
+		c.log.Debug("mqtt subscribe deferred to reconnect", "filter", filter, "err", err)
+		return nil
+	}
+	c.mu.Lock()
+	if c.subs[filter] == s {
+		delete(c.subs, filter)
+	}
+	c.mu.Unlock()
+	s.q.close()
+	return fmt.Errorf("subscribe %q: %w", filter, err)
+}
+
+// Unsubscribe stops delivery at once, then tells the broker. When disconnected there is
+// nothing to tell: the subscription is simply not renewed.
+func (c *pahoClient) Unsubscribe(ctx context.Context, filters ...string) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	for _, f := range filters {
+		if s, ok := c.subs[f]; ok {
+			s.q.close()
+			delete(c.subs, f)
+		}
+	}
+	c.mu.Unlock()
+	if len(filters) == 0 {
+		return nil
+	}
+	err := waitToken(ctx, c.paho.Unsubscribe(filters...))
+	if err != nil && c.paho.IsConnectionOpen() {
+		return fmt.Errorf("unsubscribe %q: %w", filters, err)
+	}
+	return nil
+}
+
+// Close sends DISCONNECT (so the will does not fire), stops reconnecting and stops the
+// delivery goroutines. It does not wait for a handler that is running, so a handler may
+// call Close.
+func (c *pahoClient) Close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		subs := c.subs
+		c.subs = nil
+		c.mu.Unlock()
+		for _, s := range subs {
+			s.q.close()
+		}
+		c.cancel()
+		c.paho.Disconnect(closeQuiesce)
+	})
+}
+
+func (c *pahoClient) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// route runs on paho's router goroutine; it must not block (see SetOrderMatters in dial.go).
+func (c *pahoClient) route(_ paho.Client, pm paho.Message) {
+	m := Message{Topic: pm.Topic(), Payload: pm.Payload(), Retained: pm.Retained()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		if match(s.filter, m.Topic) {
+			s.q.push(m)
+		}
+	}
+}
+
+// onConnect runs on its own goroutine after every successful connection. The first one
+// only releases Dial; later ones renew every subscription and then run OnReconnect, so
+// that a job republishing its state after a reconnect already hears the replies.
+func (c *pahoClient) onConnect(pc paho.Client) {
+	c.renewMu.Lock()
+	defer c.renewMu.Unlock()
+	if !c.connected {
+		c.connected = true
+		close(c.up)
+		return
+	}
+	if c.isClosed() {
+		return
+	}
+	c.log.Info("mqtt client reconnected")
+	c.mu.Lock()
+	filters := make(map[string]byte, len(c.subs))
+	for f, s := range c.subs {
+		filters[f] = s.qos
+	}
+	c.mu.Unlock()
+	if len(filters) > 0 {
+		ctx, cancel := context.WithTimeout(c.ctx, renewTimeout)
+		err := waitSuback(ctx, pc.SubscribeMultiple(filters, nil))
+		cancel()
+		if err != nil {
+			c.log.Warn("mqtt subscriptions not renewed", "n", len(filters), "err", err)
+		}
+	}
+	if c.onReconnect != nil {
+		c.onReconnect()
+	}
+}
+
+func (c *pahoClient) onLost(_ paho.Client, err error) {
+	c.log.Warn("mqtt connection lost, reconnecting", "err", err)
+}
+
+// waitSuback waits for a SUBSCRIBE token and turns a refused filter into an error. paho
+// reports refusals only in the return codes: 0x80 in MQTT 3.1.1 (mochi may also send a
+// 5.0 reason code, also >= 0x80).
+func waitSuback(ctx context.Context, t paho.Token) error {
+	if err := waitToken(ctx, t); err != nil {
+		return err
+	}
+	if st, ok := t.(*paho.SubscribeToken); ok {
+		for f, code := range st.Result() {
+			if code >= 0x80 {
+				return fmt.Errorf("broker refused subscription to %q (code %#x)", f, code)
+			}
+		}
+	}
+	return nil
+}

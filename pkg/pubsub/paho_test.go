@@ -1,0 +1,362 @@
+package pubsub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/broker"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+)
+
+const (
+	user    = "pioreactor"
+	pass    = "raspberry"
+	waitFor = 10 * time.Second // bound for things that take milliseconds (or one reconnect)
+)
+
+var idSeq atomic.Int64
+
+func clientID(name string) string { return fmt.Sprintf("%s-%d", name, idSeq.Add(1)) }
+
+// runningBroker is a broker.Broker served until stop (or the end of the test).
+type runningBroker struct {
+	*broker.Broker
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+func runBroker(t *testing.T, addr string) *runningBroker {
+	t.Helper()
+	b, err := broker.Listen(broker.Config{TCPAddr: addr, Username: user, Password: pass}, nil)
+	if err != nil {
+		t.Fatalf("broker.Listen(%s): %v", addr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rb := &runningBroker{Broker: b, cancel: cancel, done: make(chan error, 1)}
+	go func() { rb.done <- b.Run(ctx) }()
+	t.Cleanup(func() { rb.stop(t) })
+	return rb
+}
+
+func (rb *runningBroker) stop(t *testing.T) {
+	rb.once.Do(func() {
+		rb.cancel()
+		if err := <-rb.done; err != nil {
+			t.Errorf("broker Run: %v", err)
+		}
+	})
+}
+
+func (rb *runningBroker) dialer() pubsub.Dialer {
+	return pubsub.NewDialer(rb.TCPAddr(), user, pass, nil)
+}
+
+// eventually polls cond until it holds; delivery over a real broker is asynchronous.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func hasN(r *recorder, n int) func() bool { return func() bool { return len(r.got()) >= n } }
+
+func TestPahoPublishSubscribe(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	sub := dial(t, rb.dialer(), pubsub.Options{ClientID: clientID("sub")})
+	pub := dial(t, rb.dialer(), pubsub.Options{})
+	all := subscribe(t, sub, "a/#")
+	one := subscribe(t, sub, "a/b") // overlaps a/#: each handler gets a/b once
+	publish(t, pub, "a/b", "1", false)
+	publish(t, pub, "a/c", "2", false)
+	publish(t, pub, "a/z", "3", false)
+	eventually(t, "a/# to get 3 messages", hasN(all, 3))
+
+	if got, want := all.topics(), []string{"a/b=1", "a/c=2", "a/z=3"}; !slices.Equal(got, want) {
+		t.Errorf("a/# got %q, want %q", got, want)
+	}
+	if got, want := one.topics(), []string{"a/b=1"}; !slices.Equal(got, want) {
+		t.Errorf("a/b got %q, want %q", got, want)
+	}
+
+	if err := sub.Unsubscribe(t.Context(), "a/#"); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, pub, "a/b", "4", false)
+	eventually(t, "a/b to get its second message", hasN(one, 2))
+	if n := len(all.got()); n != 3 {
+		t.Errorf("a/# got %d messages after Unsubscribe, want 3", n)
+	}
+}
+
+func TestPahoRetained(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	pub := dial(t, rb.dialer(), pubsub.Options{})
+	publish(t, pub, "u/exp/job/$state", "ready", true)
+	publish(t, pub, "u/exp/job/rpm", "500", true)
+
+	early := subscribe(t, dial(t, rb.dialer(), pubsub.Options{}), "u/exp/job/#")
+	eventually(t, "retained messages", hasN(early, 2))
+	publish(t, pub, "u/exp/job/rpm", "", true) // clears
+	publish(t, pub, "u/exp/job/rpm", "600", false)
+	eventually(t, "live messages", hasN(early, 4))
+	got := early.topics()
+	slices.Sort(got[:2]) // mochi sends retained messages in map order
+	want := []string{"u/exp/job/$state=ready (retained)", "u/exp/job/rpm=500 (retained)", "u/exp/job/rpm=", "u/exp/job/rpm=600"}
+	if !slices.Equal(got, want) {
+		t.Errorf("early subscriber got %q, want %q", got, want)
+	}
+
+	// The cleared topic is not sent to a new subscriber. The broker queues all retained
+	// messages when it handles the SUBSCRIBE, so once a live message published after the
+	// SUBACK has arrived, every retained one has too.
+	late := subscribe(t, dial(t, rb.dialer(), pubsub.Options{}), "u/exp/job/#")
+	publish(t, pub, "u/exp/job/zz", "sentinel", false)
+	eventually(t, "the sentinel", func() bool {
+		msgs := late.got()
+		return len(msgs) > 0 && msgs[len(msgs)-1].Topic == "u/exp/job/zz"
+	})
+	if got, want := late.topics(), []string{"u/exp/job/$state=ready (retained)", "u/exp/job/zz=sentinel"}; !slices.Equal(got, want) {
+		t.Errorf("late subscriber got %q, want %q", got, want)
+	}
+}
+
+// The original lost data when the broker restarted: subscriptions must be renewed.
+func TestPahoResubscribeAfterBrokerRestart(t *testing.T) {
+	t.Parallel()
+	first := runBroker(t, "127.0.0.1:0")
+	addr := first.TCPAddr()
+	reconnected := make(chan struct{}, 10)
+	sub := dial(t, first.dialer(), pubsub.Options{
+		ClientID:    clientID("stirring-sub"),
+		OnReconnect: func() { reconnected <- struct{}{} },
+	})
+	r := subscribe(t, sub, "pioreactor/+/exp/stirring/target_rpm/set")
+
+	first.stop(t)
+	second := runBroker(t, addr)
+	select {
+	case <-reconnected:
+	case <-time.After(waitFor):
+		t.Fatal("OnReconnect did not run")
+	}
+	// OnReconnect runs after the renewal's SUBACK, so this publish must be delivered.
+	pub := dial(t, second.dialer(), pubsub.Options{})
+	publish(t, pub, "pioreactor/u1/exp/stirring/target_rpm/set", "700", false)
+	eventually(t, "delivery after restart", hasN(r, 1))
+	if got, want := r.topics(), []string{"pioreactor/u1/exp/stirring/target_rpm/set=700"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPahoWillOnConnectionLoss(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	px := newProxy(t, rb.TCPAddr())
+	obs := dial(t, rb.dialer(), pubsub.Options{})
+	state := subscribe(t, obs, "u/exp/job/$state")
+
+	reconnected := make(chan struct{}, 10)
+	job := dial(t, pubsub.NewDialer(px.addr(), user, pass, nil), pubsub.Options{
+		ClientID:    clientID("job-sub"),
+		Will:        &pubsub.Will{Topic: "u/exp/job/$state", Payload: []byte("lost"), QoS: pubsub.ExactlyOnce, Retain: true},
+		KeepAlive:   5 * time.Second,
+		OnReconnect: func() { reconnected <- struct{}{} },
+	})
+	set := subscribe(t, job, "u/exp/job/rpm/set")
+	publish(t, job, "u/exp/job/$state", "ready", true)
+	eventually(t, "ready", hasN(state, 1))
+
+	px.cut() // network loss: no DISCONNECT reaches the broker
+	eventually(t, "the will", hasN(state, 2))
+	if got, want := state.topics(), []string{"u/exp/job/$state=ready", "u/exp/job/$state=lost"}; !slices.Equal(got, want) {
+		t.Errorf("observer got %q, want %q", got, want)
+	}
+
+	// paho reconnects through the proxy; the subscription works again.
+	select {
+	case <-reconnected:
+	case <-time.After(waitFor):
+		t.Fatal("OnReconnect did not run")
+	}
+	publish(t, obs, "u/exp/job/rpm/set", "300", false)
+	eventually(t, "a command after reconnect", hasN(set, 1))
+
+	// A clean Close does not fire the will. The broker handles the DISCONNECT within
+	// milliseconds; a will would then be queued to the observer before the sentinel.
+	job.Close()
+	job.Close()
+	time.Sleep(100 * time.Millisecond)
+	publish(t, obs, "u/exp/job/$state", "sentinel", false)
+	eventually(t, "the sentinel", hasN(state, 3))
+	if got := state.got()[2]; string(got.Payload) != "sentinel" {
+		t.Errorf("after Close the observer got %q, want the sentinel", got.Payload)
+	}
+	if err := job.Publish(t.Context(), "u/x", nil, 0, false); !errors.Is(err, pubsub.ErrClosed) {
+		t.Errorf("Publish after Close = %v, want ErrClosed", err)
+	}
+}
+
+// A handler that blocks holds up its own subscription only; its messages queue up and
+// arrive in order once it is released.
+func TestPahoSlowHandler(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	rb := runBroker(t, "127.0.0.1:0")
+	sub := dial(t, rb.dialer(), pubsub.Options{ClientID: clientID("sub")})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var seqs []int
+	err := sub.Subscribe(t.Context(), "slow", pubsub.AtLeastOnce, func(m pubsub.Message) {
+		<-release
+		i, _ := strconv.Atoi(string(m.Payload))
+		mu.Lock()
+		seqs = append(seqs, i)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := subscribe(t, sub, "fast")
+	pub := dial(t, rb.dialer(), pubsub.Options{})
+	for i := range n {
+		if err := pub.Publish(t.Context(), "slow", strconv.AppendInt(nil, int64(i), 10), pubsub.AtLeastOnce, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(t, pub, "fast", "x", false)
+	eventually(t, "the fast subscription despite the blocked one", hasN(fast, 1))
+
+	close(release)
+	eventually(t, "the slow subscription's backlog", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seqs) == n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i, s := range seqs {
+		if s != i {
+			t.Fatalf("message %d has sequence %d: out of order", i, s)
+		}
+	}
+}
+
+func TestPahoDialErrors(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noBroker := free.Addr().String()
+	free.Close()
+	tests := []struct {
+		name    string
+		dialer  pubsub.Dialer
+		timeout time.Duration
+		want    error
+	}{
+		{"wrong password is refused at once", pubsub.NewDialer(rb.TCPAddr(), user, "nope", nil), time.Minute, pubsub.ErrRefused},
+		{"no broker retries until ctx ends", pubsub.NewDialer(noBroker, user, pass, nil), 700 * time.Millisecond, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), tt.timeout)
+			defer cancel()
+			c, err := tt.dialer.Dial(ctx, pubsub.Options{ClientID: clientID("x")})
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Dial error = %v, want %v", err, tt.want)
+			}
+			if c != nil {
+				t.Error("Dial returned a client with its error")
+			}
+		})
+	}
+}
+
+func TestPahoRejects(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	c := dial(t, rb.dialer(), pubsub.Options{})
+	if err := c.Publish(t.Context(), "a/#", nil, 0, false); !errors.Is(err, pubsub.ErrInvalidTopic) {
+		t.Errorf("Publish to a/# = %v", err)
+	}
+	if err := c.Subscribe(t.Context(), "a/b#", 0, func(pubsub.Message) {}); !errors.Is(err, pubsub.ErrInvalidFilter) {
+		t.Errorf("Subscribe to a/b# = %v", err)
+	}
+	c.Close()
+	if err := c.Subscribe(t.Context(), "a", 0, func(pubsub.Message) {}); !errors.Is(err, pubsub.ErrClosed) {
+		t.Errorf("Subscribe after Close = %v", err)
+	}
+}
+
+// proxy forwards TCP to a broker; cut drops every connection like a pulled cable.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			down, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				down.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, down, up)
+			p.mu.Unlock()
+			go pipe(up, down)
+			go pipe(down, up)
+		}
+	}()
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
