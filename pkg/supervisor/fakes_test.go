@@ -192,4 +192,3 @@ func sortedCopy(s []string) []string {
 	sort.Strings(c)
 	return c
 }
-

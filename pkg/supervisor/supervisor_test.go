@@ -15,12 +15,12 @@ import (
 // testJob declares a float `speed` (settable), a read-only `status` and a persistent `note`,
 // drives PWM channel 1, and can panic on request.
 type testJob struct {
-	rt                 *Runtime
-	panicOnTick        bool
-	sleeps, wakes      int
-	mu                 sync.Mutex
-	failInit           error
-	hangUntil          chan struct{} // if set, Run ignores cancellation until this closes
+	rt            *Runtime
+	panicOnTick   bool
+	sleeps, wakes int
+	mu            sync.Mutex
+	failInit      error
+	hangUntil     chan struct{} // if set, Run ignores cancellation until this closes
 }
 
 func (j *testJob) Run(ctx context.Context, rt *Runtime) error {
