@@ -59,6 +59,11 @@ func (s *Server) leaderRunJob(c echo.Context) error {
 	if err := decodeBody(c, &req, decodeOpts{unknownOK: true, emptyOK: true}); err != nil {
 		return err
 	}
+	// A name that is in no inventory is a client error (400); a known worker that is inactive
+	// or not in the experiment is "not found" (404), as spec/api.md §2 says.
+	if _, err := s.resolveUnits(unit); err != nil {
+		return err
+	}
 	ws, err := s.targets(unit, exp, true)
 	if err != nil {
 		return err

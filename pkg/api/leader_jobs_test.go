@@ -47,7 +47,7 @@ func TestLeaderRunJob(t *testing.T) {
 	for _, c := range []struct{ path, msg string }{
 		{"/api/workers/pio03/jobs/run/job_name/stirring/experiments/demo", "Worker(s) pio03 not found, not active, or not assigned to experiment demo."},
 		{"/api/workers/pio02/jobs/run/job_name/stirring/experiments/demo", "Worker(s) pio02 not found, not active, or not assigned to experiment demo."},
-		{"/api/workers/ghost/jobs/run/job_name/stirring/experiments/$experiment", "Worker(s) ghost not found or not active."},
+		{"/api/workers/pio02/jobs/run/job_name/stirring/experiments/$experiment", "Worker(s) pio02 not found or not active."},
 	} {
 		status, body := call(t, tc.leader.URL, "PATCH", c.path, `{}`)
 		if v := decode(t, body); status != 404 || v["error"] != c.msg {

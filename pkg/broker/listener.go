@@ -14,9 +14,16 @@ import (
 // After CONNECT mochi replaces the deadline with 1.5 × the client's keepalive.
 const handshakeTimeout = 10 * time.Second
 
-// conns tracks connections from accept until mochi is done with them. mochi's Close only
-// disconnects clients that finished CONNECT and then waits for every connection, so a
-// connection still in its handshake would stall shutdown; Close here ends those too.
+// conns tracks connections from accept until mochi is done with them, so that a listener's
+// Close can end every one of them itself. It must, for two reasons (mochi v2.7.9):
+//   - mochi's CloseFn only reaches clients that finished CONNECT, then mochi waits for
+//     every connection, so one still in its handshake would stall shutdown.
+//   - mochi's CloseFn can deadlock: Clients.GetByListener read-locks the client map and
+//     then read-locks it again (Clients.Len); a client disconnecting at that moment queues
+//     a write lock in between and neither proceeds. So our listeners never call it.
+//
+// Closing the connection is also what MQTT 3.1.1 expects of a server shutting down (it
+// has no server-sent DISCONNECT). As with any unclean end, mochi then publishes wills.
 type conns struct {
 	mu     sync.Mutex
 	set    map[net.Conn]struct{}
@@ -101,10 +108,8 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 	}
 }
 
-// Close stops accepting, then ends connected clients (closeClients sends them a
-// DISCONNECT) and any connection still in its handshake.
-func (l *tcpListener) Close(closeClients listeners.CloseFn) {
+// Close stops accepting and closes every connection (see conns for why not closeClients).
+func (l *tcpListener) Close(listeners.CloseFn) {
 	_ = l.ln.Close()
-	closeClients(l.id)
 	l.conns.closeAll()
 }

@@ -73,12 +73,11 @@ func (l *wsListener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	serveConn(l.id, &wsConn{Conn: ws.NetConn(), ws: ws}, &l.conns, l.establish, l.log)
 }
 
-// Close stops the HTTP server and its socket (upgraded connections are hijacked, so it
-// does not touch them), then ends MQTT clients and connections still in their handshake.
-func (l *wsListener) Close(closeClients listeners.CloseFn) {
+// Close stops the HTTP server and its socket, then closes every upgraded connection
+// (hijacked, so the server does not track them; see conns for why not closeClients).
+func (l *wsListener) Close(listeners.CloseFn) {
 	_ = l.srv.Close()
 	_ = l.ln.Close()
-	closeClients(l.id)
 	l.conns.closeAll()
 }
 

@@ -190,19 +190,20 @@ func (j *ODReading) record(ctx context.Context) error {
 	volts, err := j.pds.ReadVolts(ctx)
 	j.irOff()
 	if err != nil {
-		return fmt.Errorf("Detected i2c error - is everything well connected? %w", err)
+		return fmt.Errorf("detected i2c error - is everything well connected? %w", err)
 	}
 	for ch, v := range volts {
 		volts[ch] = math.Max(0, v-j.dark[ch])
 	}
 	ref := 1.0
 	if j.refChannel != "" {
-		if ref, err = j.ref.update(volts[j.refChannel]); err != nil {
-			j.rt.Log().Warn(err.Error())
+		var noisy bool
+		if ref, noisy = j.ref.update(volts[j.refChannel]); noisy {
+			j.rt.Log().Warn(noisyRefWarning)
 			j.pauseDosing(ctx)
 		}
 		if ref <= 0 {
-			return errors.New("IR Reference is 0.0. Is it connected correctly? Is the IR LED working?")
+			return errors.New("IR reference is 0.0: is it connected correctly, is the IR LED working?")
 		}
 	}
 	stamp := contract.Timestamp(j.rt.Clock().Now())

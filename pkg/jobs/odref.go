@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"errors"
 	"math"
 
 	"github.com/pioreactor/pioreactord/pkg/control"
@@ -31,11 +30,12 @@ func (t *refTracker) setInterval(intervalS float64) {
 	t.threshold = 0.025 * math.Sqrt(intervalS/5)
 }
 
-var errNoisyRef = errors.New("The reference PD is very noisy, and is likely to cause problems with OD readings. Pausing dosing.")
+// noisyRefWarning is the reference's log line when it rejects a REF reading.
+const noisyRefWarning = "The reference PD is very noisy, and is likely to cause problems with OD readings. Pausing dosing."
 
 // update feeds one REF reading and returns the current factor; a noisy reading leaves the
-// factor unchanged and returns errNoisyRef.
-func (t *refTracker) update(v float64) (float64, error) {
+// factor unchanged and reports noisy.
+func (t *refTracker) update(v float64) (factor float64, noisy bool) {
 	rho := v
 	if t.unity {
 		if t.first == 0 {
@@ -56,7 +56,7 @@ func (t *refTracker) update(v float64) (float64, error) {
 		t.power.Clear()
 		t.power.Update(1e-6)
 		cur, _ := t.ref.Value()
-		return cur, errNoisyRef
+		return cur, true
 	}
-	return t.ref.Update(rho), nil
+	return t.ref.Update(rho), false
 }

@@ -16,14 +16,6 @@ func u64Key(n uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), n)
 }
 
-// keyU64 decodes a u64Key; ok is false for a key of the wrong length.
-func keyU64(k []byte) (n uint64, ok bool) {
-	if len(k) != 8 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(k), true
-}
-
 // putJSON stores v as compact JSON under key.
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)

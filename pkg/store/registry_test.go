@@ -173,7 +173,7 @@ func TestSettingsConcurrent(t *testing.T) {
 		ids[i], _ = reg.Add(contract.JobRow{JobName: fmt.Sprintf("job%d", i)})
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, jobs*settings)
+	errs := make(chan error, jobs*(settings+1)+20)
 	for _, id := range ids {
 		wg.Go(func() {
 			for s := range settings {

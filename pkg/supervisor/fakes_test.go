@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -185,10 +184,4 @@ func (r *rig) drain() []string {
 			return out
 		}
 	}
-}
-
-func sortedCopy(s []string) []string {
-	c := append([]string(nil), s...)
-	sort.Strings(c)
-	return c
 }
