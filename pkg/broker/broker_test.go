@@ -340,3 +340,46 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Clients coming and going while the broker shuts down must not hang Run (mochi's own
+// client-closing path deadlocks under exactly this churn; see conns).
+func TestShutdownUnderChurn(t *testing.T) {
+	t.Parallel()
+	for range 5 {
+		b, err := Listen(Config{TCPAddr: "127.0.0.1:0", Username: testUser, Password: testPass}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if c, err := connect(tcpURL(b), testUser, testPass, nil); err == nil {
+						c.Disconnect(0)
+					}
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(waitFor):
+			t.Fatal("Run did not return while clients churned")
+		}
+		close(stop)
+		wg.Wait()
+	}
+}

@@ -22,12 +22,17 @@ const handshakeTimeout = 10 * time.Second
 //     then read-locks it again (Clients.Len); a client disconnecting at that moment queues
 //     a write lock in between and neither proceeds. So our listeners never call it.
 //
+//   - mochi counts connections in a WaitGroup whose Add runs inside establish, which may
+//     race with the Wait in its Close. So closeAll waits for every establish call to
+//     return and none starts after it: mochi's Wait then always finds the count at zero.
+//
 // Closing the connection is also what MQTT 3.1.1 expects of a server shutting down (it
 // has no server-sent DISCONNECT). As with any unclean end, mochi then publishes wills.
 type conns struct {
-	mu     sync.Mutex
-	set    map[net.Conn]struct{}
-	closed bool
+	mu      sync.Mutex
+	set     map[net.Conn]struct{}
+	closed  bool
+	serving sync.WaitGroup // one per connection in set; Add only under mu while !closed
 }
 
 // add registers c, or closes it and returns false if the listener is already closed.
@@ -42,6 +47,7 @@ func (s *conns) add(c net.Conn) bool {
 		s.set = make(map[net.Conn]struct{})
 	}
 	s.set[c] = struct{}{}
+	s.serving.Add(1)
 	return true
 }
 
@@ -49,15 +55,19 @@ func (s *conns) remove(c net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.set, c)
+	s.serving.Done()
 }
 
+// closeAll closes every connection, refuses new ones, and waits until mochi is done
+// with all of them (closed, they end at once).
 func (s *conns) closeAll() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
 	for c := range s.set {
 		_ = c.Close()
 	}
+	s.mu.Unlock()
+	s.serving.Wait()
 }
 
 // serveConn runs one connection through mochi. establish returns when the client is gone.

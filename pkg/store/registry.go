@@ -105,12 +105,14 @@ func (r *Registry) End(jobID int64, endedAt string) error {
 }
 
 // PutSetting upserts one mirrored setting of a job. Every publication of every job lands
-// here, so it goes through bbolt's batcher rather than a commit per call.
+// here and waits for it, so it commits at once: bbolt's batcher would add up to 10 ms to
+// each publication (an age at --speed 3600). The registry file is opened with NoSync, so a
+// commit costs microseconds.
 func (r *Registry) PutSetting(jobID int64, setting, value string) error {
 	if setting == "" {
 		return fmt.Errorf("put setting of job %d: %w", jobID, ErrEmptyName)
 	}
-	err := r.db.batch(func(tx *bolt.Tx) error {
+	err := r.db.update(func(tx *bolt.Tx) error {
 		jobs, _, settings := registryBuckets(tx)
 		id := u64Key(uint64(jobID))
 		if jobs.Get(id) == nil {
@@ -134,7 +136,7 @@ func (r *Registry) DeleteSetting(jobID int64, setting string) error {
 	if setting == "" {
 		return nil
 	}
-	err := r.db.batch(func(tx *bolt.Tx) error {
+	err := r.db.update(func(tx *bolt.Tx) error {
 		_, _, settings := registryBuckets(tx)
 		b := settings.Bucket(u64Key(uint64(jobID)))
 		if b == nil {
