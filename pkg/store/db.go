@@ -115,8 +115,6 @@ func (db *DB) view(fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
 // update runs a write transaction; any error from fn rolls the whole of it back.
 func (db *DB) update(fn func(tx *bolt.Tx) error) error { return db.bolt.Update(fn) }
 
-// settings mirror): bbolt coalesces them into one commit, and may run fn more than once.
-
 // checkSize refuses a truncated file, whose pages past the end would fault on any later
 // read: bbolt itself never compares the file with the high-water mark in its meta page.
 func (db *DB) checkSize() error {
