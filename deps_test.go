@@ -1,7 +1,10 @@
 package pioreactord_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,6 +51,30 @@ func TestImportRules(t *testing.T) {
 						t.Errorf("%s must not import %s", pkg, imp)
 					}
 				}
+			}
+		}
+	}
+}
+
+// Jobs take time from the injected clock only, so the simulation can run faster than real
+// time and tests can run in virtual time (STYLE.md, spec/simulation.md B.9).
+func TestJobsUseTheClock(t *testing.T) {
+	files, err := filepath.Glob("pkg/jobs/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no job sources: %v", err)
+	}
+	wall := regexp.MustCompile(`\btime\.(Now|Sleep|After|AfterFunc|NewTimer|NewTicker|Tick|Since|Until)\(`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if wall.MatchString(line) {
+				t.Errorf("%s:%d uses the wall clock: %s", f, i+1, strings.TrimSpace(line))
 			}
 		}
 	}
