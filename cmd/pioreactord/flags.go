@@ -73,7 +73,10 @@ func (o *options) fillDefaults() error {
 	}
 	loop(&o.dataDir, "data", filepath.Join(dot, "storage"))
 	if o.configPath == "" && !o.sim {
-		o.configPath = filepath.Join(dot, "config.ini")
+		o.configPath = os.Getenv("GLOBAL_CONFIG")
+		if o.configPath == "" {
+			o.configPath = filepath.Join(dot, "config.ini")
+		}
 	}
 	if o.unit == "" {
 		host, err := os.Hostname()

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
@@ -124,7 +125,10 @@ func loadConfig(o options) (*config.Config, error) {
 		conf = config.LoadDefault()
 	} else {
 		var err error
-		unitPath := o.configPath[:len(o.configPath)-len("config.ini")] + "unit_config.ini"
+		unitPath := os.Getenv("LOCAL_CONFIG") // spec/config.md §1
+		if unitPath == "" {
+			unitPath = filepath.Join(filepath.Dir(o.configPath), "unit_config.ini")
+		}
 		if conf, err = config.Load(o.configPath, unitPath); err != nil {
 			return nil, err
 		}

@@ -15,13 +15,13 @@ import (
 const handshakeTimeout = 10 * time.Second
 
 // conns tracks connections from accept until mochi is done with them, so that a listener's
-// Close can end every one of them itself. It must, for two reasons (mochi v2.7.9):
+// Close can end every one of them itself. It must, for three reasons (mochi v2.7.9):
+//
 //   - mochi's CloseFn only reaches clients that finished CONNECT, then mochi waits for
 //     every connection, so one still in its handshake would stall shutdown.
 //   - mochi's CloseFn can deadlock: Clients.GetByListener read-locks the client map and
 //     then read-locks it again (Clients.Len); a client disconnecting at that moment queues
 //     a write lock in between and neither proceeds. So our listeners never call it.
-//
 //   - mochi counts connections in a WaitGroup whose Add runs inside establish, which may
 //     race with the Wait in its Close. So closeAll waits for every establish call to
 //     return and none starts after it: mochi's Wait then always finds the count at zero.
