@@ -58,7 +58,6 @@ func Listen(cfg Config, log *slog.Logger) (*Broker, error) {
 	})
 	b := &Broker{srv: srv, tcpAddr: tcpLn.Addr().String(), log: log}
 
-	// From here on the listeners belong to srv: closing srv closes them.
 	err = srv.AddHook(&hook{user: []byte(cfg.Username), pass: []byte(cfg.Password), log: log}, nil)
 	if err == nil {
 		err = srv.AddHook(&packetIDs{}, nil)
@@ -69,13 +68,13 @@ func Listen(cfg Config, log *slog.Logger) (*Broker, error) {
 	if err == nil && wsLn != nil {
 		b.wsAddr = wsLn.Addr().String()
 		err = srv.AddListener(newWSListener("ws", wsLn))
-		wsLn = nil
 	}
 	if err != nil {
+		b.close() // closes the listeners mochi already has; closing twice is harmless
+		_ = tcpLn.Close()
 		if wsLn != nil {
 			_ = wsLn.Close()
 		}
-		b.close()
 		return nil, fmt.Errorf("set up mqtt broker: %w", err)
 	}
 	return b, nil

@@ -155,7 +155,7 @@ func (c *busClient) Subscribe(ctx context.Context, filter string, _ byte, h Hand
 	if old, ok := c.subs[filter]; ok {
 		old.close()
 	}
-	q := startQueue(h)
+	q := startQueue(h, nil)
 	c.subs[filter] = q
 	for _, topic := range slices.Sorted(maps.Keys(b.retained)) {
 		if match(filter, topic) {

@@ -14,63 +14,6 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
 
-// recorder is a Handler that keeps what it receives.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []pubsub.Message
-}
-
-func (r *recorder) handle(m pubsub.Message) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, m)
-}
-
-func (r *recorder) got() []pubsub.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.msgs)
-}
-
-// topics lists "topic=payload" (with " (retained)" when flagged) for easy comparison.
-func (r *recorder) topics() []string {
-	var out []string
-	for _, m := range r.got() {
-		s := m.Topic + "=" + string(m.Payload)
-		if m.Retained {
-			s += " (retained)"
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func dial(t *testing.T, d pubsub.Dialer, o pubsub.Options) pubsub.Client {
-	t.Helper()
-	c, err := d.Dial(t.Context(), o)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-func subscribe(t *testing.T, c pubsub.Client, filter string) *recorder {
-	t.Helper()
-	r := &recorder{}
-	if err := c.Subscribe(t.Context(), filter, pubsub.ExactlyOnce, r.handle); err != nil {
-		t.Fatalf("Subscribe %q: %v", filter, err)
-	}
-	return r
-}
-
-func publish(t *testing.T, c pubsub.Client, topic, payload string, retain bool) {
-	t.Helper()
-	if err := c.Publish(t.Context(), topic, []byte(payload), pubsub.ExactlyOnce, retain); err != nil {
-		t.Fatalf("Publish %s: %v", topic, err)
-	}
-}
-
 func TestBusRouting(t *testing.T) {
 	t.Parallel()
 	published := []string{"a", "a/b", "a/b/c", "a/c", "b/b", "$SYS/x"}
@@ -349,6 +292,29 @@ func TestBusUnsubscribe(t *testing.T) {
 		synctest.Wait()
 		if got, want := r.topics(), []string{"a=1"}; !slices.Equal(got, want) {
 			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+}
+
+// A panicking handler is logged and later messages are still delivered.
+func TestHandlerPanicIsContained(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := pubsub.NewBus()
+		c, _ := bus.Dial(context.Background(), pubsub.Options{})
+		defer c.Close()
+		var got []string
+		_ = c.Subscribe(context.Background(), "t", 0, func(m pubsub.Message) {
+			if string(m.Payload) == "boom" {
+				panic("handler bug")
+			}
+			got = append(got, string(m.Payload))
+		})
+		for _, p := range []string{"a", "boom", "b"} {
+			_ = c.Publish(context.Background(), "t", []byte(p), 0, false)
+		}
+		synctest.Wait()
+		if fmt.Sprint(got) != "[a b]" {
+			t.Fatalf("delivered %v", got)
 		}
 	})
 }

@@ -18,6 +18,7 @@ const (
 	maxRetry         = 5 * time.Second  // between attempts in Dial
 	maxReconnect     = 10 * time.Second // paho's default, 10 min, leaves a worker deaf too long
 	closeQuiesce     = 1000             // ms Close waits for DISCONNECT to be written
+	abandonQuiesce   = 250              // ms the same, for a connection Dial gives up on
 )
 
 // pahoDialer dials one broker over TCP with fixed credentials.
@@ -56,8 +57,9 @@ func (d *pahoDialer) Dial(ctx context.Context, o Options) (Client, error) {
 				err = ctx.Err()
 			}
 		}
-		// Quiesce 0: do not wait; a connect still in progress is abandoned when it ends.
-		pc.Disconnect(0)
+		// Bounded wait: enough to send DISCONNECT if connected (no will); a connect still
+		// in progress is abandoned by paho when it ends.
+		pc.Disconnect(abandonQuiesce)
 		switch {
 		case refused(err):
 			c.cancel()
@@ -104,8 +106,9 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 		// goroutine and lose the order).
 		SetOrderMatters(true).
 		// No per-filter paho routes: every message reaches this handler and is routed with
-		// Match, the same code the Bus uses, including for messages replayed from a
-		// persistent session before any Subscribe call.
+		// the same matching code as the Bus. A message no subscription wants (say, replayed
+		// from a persistent session before its Subscribe) is acknowledged and dropped
+		// rather than left unacknowledged inside paho.
 		SetDefaultPublishHandler(c.route).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(c.onLost)

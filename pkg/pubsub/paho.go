@@ -19,7 +19,8 @@ const renewTimeout = 30 * time.Second
 // of them again (a restarted broker has forgotten them; the original lost data exactly
 // there), and route hands each incoming message to the queue of every matching one.
 // After a reconnect, or when a subscription overlaps an older one, a handler may see a
-// retained message again: the broker resends retained messages on every SUBSCRIBE.
+// retained message again (the broker resends retained messages on every SUBSCRIBE), but
+// never one older than a live message it has already had (see subscription.live).
 type pahoClient struct {
 	paho        paho.Client // set by Dial before the client is returned
 	log         *slog.Logger
@@ -42,6 +43,13 @@ type subscription struct {
 	filter string
 	qos    byte
 	q      *queue
+	// live holds the topics this subscription has had a live message on since it was last
+	// (re)subscribed; guarded by pahoClient.mu. mochi queues retained messages after the
+	// SUBACK, so a live message published meanwhile can overtake an older retained one.
+	// A retained message only answers a SUBSCRIBE, and every retained publish made after
+	// the subscription exists also arrives live, so a retained copy of a topic already
+	// seen live is stale and dropped: a handler never sees a value go backwards.
+	live map[string]struct{}
 }
 
 var _ Client = (*pahoClient)(nil)
@@ -59,8 +67,9 @@ func newPahoClient(log *slog.Logger, onReconnect func()) *pahoClient {
 }
 
 // Publish waits for the broker's acknowledgement (QoS 1, 2) or for the packet to be
-// written (QoS 0), or for ctx. An error after the message was handed to paho does not
-// mean it was lost: paho keeps QoS>0 messages and sends them after a reconnect.
+// written (QoS 0), or for ctx. While reconnecting, paho keeps QoS>0 messages and sends
+// them once connected, so an error (ctx) does not mean the message is lost; a QoS 0
+// message is dropped and reported as sent, as QoS 0 allows.
 func (c *pahoClient) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
 	if !validTopic(topic) {
 		return fmt.Errorf("publish %q: %w", topic, ErrInvalidTopic)
@@ -81,7 +90,7 @@ func (c *pahoClient) Subscribe(ctx context.Context, filter string, qos byte, h H
 	if !validFilter(filter) {
 		return fmt.Errorf("subscribe %q: %w", filter, ErrInvalidFilter)
 	}
-	s := &subscription{filter: filter, qos: qos, q: startQueue(h)}
+	s := &subscription{filter: filter, qos: qos, q: startQueue(h, c.log), live: make(map[string]struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -168,9 +177,15 @@ func (c *pahoClient) route(_ paho.Client, pm paho.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.subs {
-		if match(s.filter, m.Topic) {
-			s.q.push(m)
+		if !match(s.filter, m.Topic) {
+			continue
 		}
+		if !m.Retained {
+			s.live[m.Topic] = struct{}{}
+		} else if _, seen := s.live[m.Topic]; seen {
+			continue // stale, see subscription.live
+		}
+		s.q.push(m)
 	}
 }
 
@@ -193,6 +208,7 @@ func (c *pahoClient) onConnect(pc paho.Client) {
 	filters := make(map[string]byte, len(c.subs))
 	for f, s := range c.subs {
 		filters[f] = s.qos
+		clear(s.live) // the renewal's retained messages are current again
 	}
 	c.mu.Unlock()
 	if len(filters) > 0 {
@@ -203,7 +219,7 @@ func (c *pahoClient) onConnect(pc paho.Client) {
 			c.log.Warn("mqtt subscriptions not renewed", "n", len(filters), "err", err)
 		}
 	}
-	if c.onReconnect != nil {
+	if c.onReconnect != nil && !c.isClosed() {
 		c.onReconnect()
 	}
 }

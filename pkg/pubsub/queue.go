@@ -1,6 +1,11 @@
 package pubsub
 
-import "sync"
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+)
 
 // queue delivers one subscription's messages to its handler, in order, on its own
 // goroutine. push never blocks and never drops: the backlog is an unbounded slice, so a
@@ -15,11 +20,25 @@ type queue struct {
 	done    chan struct{} // closed by close
 }
 
-// startQueue starts the delivery goroutine for h.
-func startQueue(h Handler) *queue {
+// startQueue starts the delivery goroutine for h. A panic in h is logged on log (nil: the
+// default logger) and delivery goes on: a bug in one job's handler must not take the daemon
+// down.
+func startQueue(h Handler, log *slog.Logger) *queue {
+	if log == nil {
+		log = slog.Default()
+	}
 	q := &queue{wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go q.run(h)
+	go q.run(func(m Message) { deliver(h, m, log) })
 	return q
+}
+
+func deliver(h Handler, m Message, log *slog.Logger) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("message handler panicked", "topic", m.Topic, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	h(m)
 }
 
 func (q *queue) push(m Message) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
@@ -155,6 +156,7 @@ func newRig(t *testing.T, specs ...Spec) *rig {
 func (r *rig) shutdown() {
 	r.stop()
 	<-r.done
+	synctest.Wait() // let the observer see the last messages before it closes
 	r.obs.Close()
 }
 
