@@ -35,6 +35,23 @@ type Thermometer interface {
 	ReadCelsius(ctx context.Context) (float64, error)
 }
 
+// Switch is an on/off output: the HAT's status LED.
+type Switch interface {
+	Set(on bool) error
+}
+
+// Button is the HAT's push button.
+type Button interface {
+	// Next blocks until the button is pressed (down true) or released (down false).
+	Next(ctx context.Context) (down bool, err error)
+}
+
+// Host is the computer the unit runs on.
+type Host interface {
+	DiskFreeGB() (float64, error)
+	CPUCelsius() (float64, error)
+}
+
 // PWM channels of the HAT (config [PWM] maps them to roles).
 var PWMChannels = []string{"1", "2", "3", "4", "5"}
 
@@ -48,6 +65,9 @@ type Board struct {
 	Photodiodes Photodiodes
 	LEDs        LEDs
 	Thermometer Thermometer
+	StatusLED   Switch
+	Button      Button
+	Host        Host
 }
 
 // ErrNotPresent is returned when a job needs a device the board does not have.

@@ -17,6 +17,7 @@ type Bioreactor struct {
 	mu    sync.Mutex // guards pl; never held while sleeping
 	pl    *plant
 	board hal.Board
+	panel *panel
 }
 
 // New builds a unit with parameters p on clock clk. roles maps PWM channels "1".."5" to
@@ -32,8 +33,11 @@ func New(p Params, clk clock.Clock, roles map[string]string) (*Bioreactor, error
 	if err != nil {
 		return nil, err
 	}
-	b := &Bioreactor{clk: clk, pl: pl}
+	b := &Bioreactor{clk: clk, pl: pl, panel: newPanel()}
 	b.board = hal.Board{
+		StatusLED:   b.panel,
+		Button:      b.panel,
+		Host:        b.panel,
 		PWM:         map[string]hal.PWM{},
 		Hall:        hall{b},
 		Photodiodes: photodiodes{b},
