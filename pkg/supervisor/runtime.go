@@ -68,7 +68,9 @@ func (rt *Runtime) Log() *slog.Logger { return rt.log }
 // Board gives the shared devices (LEDs, photodiodes, hall sensor, thermometer). PWM outputs
 // are claimed with PWM.
 func (rt *Runtime) Board() hal.Board {
-	return hal.Board{Hall: rt.board.Hall, Photodiodes: rt.board.Photodiodes, LEDs: rt.board.LEDs, Thermometer: rt.board.Thermometer}
+	b := rt.board
+	b.PWM = nil
+	return b
 }
 
 // State is the job's current lifecycle state.
