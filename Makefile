@@ -6,9 +6,9 @@ TEST_DEPS := mosquitto_sub:mosquitto-clients python3:python3
 
 .PHONY: run build test test-deps lint bench clean
 
-## run: build and start a simulated leader with three simulated workers (pio01..pio03)
+## run: build and start a simulated leader with three simulated workers (pio01..pio03), cultures growing
 run: build
-	./$(BIN)/pioreactord --sim
+	./$(BIN)/pioreactord --sim --demo
 
 ## build: compile the daemon into ./bin
 build:

@@ -15,6 +15,17 @@ import (
 
 const demoExperiment = "demo"
 
+// demoJobs are what --demo starts on every simulated worker, in this order.
+var demoJobs = []struct {
+	name    string
+	options map[string]any
+}{
+	{"stirring", map[string]any{}},
+	{"od_reading", map[string]any{}},
+	{"growth_rate_calculating", map[string]any{}},
+	{"temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30}},
+}
+
 // bootstrapSim registers the simulated workers, creates the experiment `demo` and assigns them
 // to it, through the leader's own REST API as a user would, on a private loopback listener:
 // the public one opens only once this is done.
@@ -64,6 +75,14 @@ func (d *daemon) bootstrapSim(ctx context.Context) error {
 				return call(http.MethodPut, "/api/experiments/"+demoExperiment+"/workers",
 					map[string]any{"pioreactor_unit": s.unit}, http.StatusOK)
 			})
+	}
+	if d.opts.demo {
+		for _, j := range demoJobs {
+			body := map[string]any{"options": j.options}
+			steps = append(steps, func() error {
+				return call(http.MethodPatch, "/api/workers/$broadcast/jobs/run/job_name/"+j.name+"/experiments/"+demoExperiment, body, http.StatusAccepted)
+			})
+		}
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -14,6 +14,7 @@ import (
 type options struct {
 	configPath string
 	sim        bool
+	demo       bool   // start living cultures on the simulated workers
 	role       string // leader, worker or both
 	unit       string
 	broker     string // the leader's broker host:port, for a worker
@@ -33,6 +34,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configPath, "config", "", "shared config.ini (default $DOT_PIOREACTOR/config.ini; the built-in template with --sim)")
 	fs.BoolVar(&o.sim, "sim", false, "run against simulated bioreactors instead of a HAT")
+	fs.BoolVar(&o.demo, "demo", false, "with --sim: start stirring, OD reading, growth rate and a 30 °C thermostat on every simulated worker")
 	fs.StringVar(&o.role, "role", "", "leader, worker or both (default both with --sim, worker without)")
 	fs.StringVar(&o.unit, "unit", "", "this daemon's unit name (default the hostname)")
 	fs.StringVar(&o.broker, "broker", "", "the leader's MQTT broker host:port (a worker's; default from [mqtt])")
@@ -92,6 +94,8 @@ func (o *options) fillDefaults() error {
 		return errors.New("--units must be within 0–64")
 	case !o.sim && o.role != "leader":
 		return errors.New("the hardware layer for a real HAT is not implemented yet: run with --sim, or --role leader")
+	case o.demo && !(o.sim && o.role == "both"):
+		return errors.New("--demo needs --sim with the leader and its simulated workers (role both)")
 	case !(o.speed > 0):
 		return errors.New("--speed must be positive")
 	case o.speed != 1 && !o.sim:

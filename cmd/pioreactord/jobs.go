@@ -1,12 +1,40 @@
 package main
 
 import (
+	"path/filepath"
+
 	"github.com/pioreactor/pioreactord/pkg/jobs"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// jobTable is every job a unit can run.
-var jobTable = []supervisor.Spec{
-	jobs.StirringSpec,
-	jobs.ODReadingSpec,
+// unitJobs is the job table of one unit. dir holds the unit's calibrations and caches (one
+// calibration store per folder per process, shared with the API).
+func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, error) {
+	cache := filepath.Join(dir, "cache")
+	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), cache, jobs.Vessel{})
+	if err != nil {
+		return nil, nil, err
+	}
+	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated}
+	return []supervisor.Spec{
+		jobs.NewMonitorSpec(version),
+		jobs.NewBioreactorSpec(dosing),
+		jobs.StirringSpec,
+		jobs.NewODReadingSpec(od),
+		jobs.NewGrowthRateSpec(cache),
+		jobs.TemperatureAutomationSpec,
+		jobs.NewDosingAutomationSpec(dosing),
+		jobs.LEDAutomationSpec,
+		jobs.LEDIntensitySpec,
+		jobs.NewAddMediaSpec(dosing),
+		jobs.NewAddAltMediaSpec(dosing),
+		jobs.NewRemoveWasteSpec(dosing),
+		jobs.NewCirculateMediaSpec(dosing),
+		jobs.NewCirculateAltMediaSpec(dosing),
+		jobs.NewODBlankSpec(od),
+		jobs.NewSelfTestSpec(od),
+	}, dosing, nil
 }
+
+// autostart are the long-running jobs every unit runs from the start.
+var autostart = []string{"monitor", jobs.BioreactorJobName}

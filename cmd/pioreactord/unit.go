@@ -13,6 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
+	"github.com/pioreactor/pioreactord/pkg/jobs"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -20,9 +21,10 @@ import (
 
 // unit is one Pioreactor run by this daemon: its registry, its hardware and its supervisor.
 type unit struct {
-	name string
-	db   *store.DB
-	sup  *supervisor.Supervisor
+	name   string
+	db     *store.DB
+	sup    *supervisor.Supervisor
+	dosing *jobs.Dosing // calibrations and the bioreactor book, shared with the API
 }
 
 type unitDeps struct {
@@ -52,13 +54,18 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		}
 		board = plant.Board()
 	}
-	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: jobTable, Dialer: d.dialer,
-		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf})
+	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("jobs of %s: %w", name, err)
+	}
+	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: table, Dialer: d.dialer,
+		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf, Autostart: autostart})
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &unit{name: name, db: db, sup: sup}, nil
+	return &unit{name: name, db: db, sup: sup, dosing: dosing}, nil
 }
 
 // unitAPI presents a supervisor to the HTTP API, translating its errors into the API's.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 )
 
 type odsPayload struct {
@@ -29,11 +31,11 @@ func readODs(t *testing.T, r *simRig) odsPayload {
 // true OD stays about constant (the REF normalisation cancels LED drift).
 func TestODReadingFollowsCulture(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newSimRig(t, ODReadingSpec)
+		r := newODRig(t, sim.DefaultParams(), "")
 		defer r.close()
 		r.start("od_reading", nil)
 		time.Sleep(time.Minute)
-		first := readODs(t, r)
+		first := readODs(t, r.simRig)
 		ch, ok := first.ODs["2"]
 		if !ok || ch.Angle != "90" || ch.Channel != "2" || len(first.ODs) != 1 {
 			t.Fatalf("ods = %+v, want channel 2 at 90°", first)
@@ -43,7 +45,7 @@ func TestODReadingFollowsCulture(t *testing.T) {
 		}
 		x0 := r.plant.Truth().OD
 		time.Sleep(3 * time.Hour)
-		later := readODs(t, r)
+		later := readODs(t, r.simRig)
 		x1 := r.plant.Truth().OD
 		if !(later.ODs["2"].OD > 1.5*ch.OD) || !(x1 > 1.5*x0) {
 			t.Fatalf("culture grew %v -> %v but OD went %v -> %v", x0, x1, ch.OD, later.ODs["2"].OD)

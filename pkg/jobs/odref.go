@@ -10,7 +10,7 @@ import (
 // rejecting noisy readings (spec/algorithms.md §5.3).
 type refTracker struct {
 	unity     bool
-	first     float64 // v0 of unity mode; kept for the job's life (not yet persisted per experiment)
+	first     float64 // v0 of unity mode: the experiment's first REF reading (0 until known)
 	ref       control.EMA
 	baseline  control.EMA
 	power     control.EMA
@@ -28,6 +28,21 @@ func newRefTracker(mode string, emaWeight, intervalS float64, present bool) refT
 
 func (t *refTracker) setInterval(intervalS float64) {
 	t.threshold = 0.025 * math.Sqrt(intervalS/5)
+}
+
+// seed sets v0 of unity mode, e.g. the experiment's cached first REF reading.
+func (t *refTracker) seed(v0 float64) {
+	if v0 > 0 {
+		t.first = v0
+	}
+}
+
+// v0 is unity mode's reference reading, 0 while unknown or in classic mode.
+func (t *refTracker) v0() float64 {
+	if !t.unity {
+		return 0
+	}
+	return t.first
 }
 
 // noisyRefWarning is the reference's log line when it rejects a REF reading.

@@ -7,7 +7,8 @@
 // Runtime.Apply, so a job needs no locks for its own state.
 //
 // Invariants:
-//   - at most one running instance per job name per unit;
+//   - at most one running instance per job name per unit, except actions (Spec.Action, the
+//     light lifecycle of spec/mqtt.md §3.8), which may run side by side;
 //   - $state follows the transition table in state.go, and `disconnected` is terminal;
 //   - when a job ends, however it ends (return, error, panic), every PWM output it claimed is set
 //     to 0 before `disconnected` is published, then its non-persistent settings are cleared;

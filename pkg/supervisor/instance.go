@@ -32,6 +32,7 @@ type instance struct {
 	err    error         // why Run ended, set before done closes
 	once   sync.Once
 	sup    *Supervisor
+	key    string // key in Supervisor.running: the job name, or a unique key for an action
 }
 
 // StartJob starts a job and returns once it is ready, has failed, or the start grace passed.
@@ -39,6 +40,11 @@ func (s *Supervisor) StartJob(ctx context.Context, name string, req contract.Run
 	spec, ok := s.specs[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownJob, name)
+	}
+	select {
+	case <-s.started:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	exp, err := s.experimentFor(spec, req.Env)
 	if err != nil {
@@ -89,13 +95,14 @@ func (s *Supervisor) launch(ctx context.Context, spec Spec, job Job, exp, source
 		s.mu.Unlock()
 		return nil, ErrShuttingDown
 	}
-	if other, busy := s.running[spec.Name]; busy {
+	key := s.runningKey(spec)
+	if other, busy := s.running[key]; busy {
 		s.mu.Unlock()
 		log.Warn(fmt.Sprintf("%s is already running (job_id=%d). Skipping.", spec.Name, other.rt.jobID))
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyRunning, spec.Name)
 	}
-	in := &instance{spec: spec, job: job, source: source, done: make(chan struct{}), sup: s}
-	s.running[spec.Name] = in // reserve the name while connecting
+	in := &instance{spec: spec, job: job, source: source, done: make(chan struct{}), sup: s, key: key}
+	s.running[key] = in // reserve the name while connecting
 	s.mu.Unlock()
 
 	if source == "" {
@@ -202,8 +209,8 @@ func (in *instance) stopAndWait() {
 func (s *Supervisor) forget(in *instance) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.running[in.spec.Name] == in {
-		delete(s.running, in.spec.Name)
+	if s.running[in.key] == in {
+		delete(s.running, in.key)
 	}
 }
 

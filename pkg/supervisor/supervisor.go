@@ -28,6 +28,8 @@ type Config struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Conf     *config.Config // daemon configuration; each job gets a snapshot with its overrides
+	// Autostart names jobs Run starts once the registry is reset (the monitor, on every unit).
+	Autostart []string
 }
 
 // Supervisor runs one unit's jobs.
@@ -37,6 +39,8 @@ type Supervisor struct {
 	pwms  *pwmBank
 	base  context.Context // parent of every job's context; ends when Run ends
 	end   context.CancelFunc
+	// started closes once Run has reset the registry: a start before that would be wiped.
+	started chan struct{}
 
 	mu         sync.Mutex
 	running    map[string]*instance
@@ -58,7 +62,7 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	base, end := context.WithCancel(context.Background())
 	return &Supervisor{cfg: cfg, specs: specs, pwms: newPWMBank(cfg.Board.PWM), base: base, end: end,
-		running: map[string]*instance{}}, nil
+		started: make(chan struct{}), running: map[string]*instance{}}, nil
 }
 
 // Name is the unit's name.
@@ -87,6 +91,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := s.cfg.Registry.Reset(); err != nil {
 		return fmt.Errorf("reset job registry: %w", err)
 	}
+	close(s.started)
 	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "supervisor-" + s.cfg.Unit + "-" + suffix()})
 	if err != nil {
 		return fmt.Errorf("connect supervisor of %s: %w", s.cfg.Unit, err)
@@ -94,6 +99,11 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	defer conn.Close()
 	if err := conn.Subscribe(ctx, contract.AssignmentTopicFor(s.cfg.Unit), pubsub.ExactlyOnce, s.onAssignment); err != nil {
 		return fmt.Errorf("subscribe to assignment: %w", err)
+	}
+	for _, job := range s.cfg.Autostart {
+		if err := s.StartJob(ctx, job, contract.RunRequest{}); err != nil {
+			s.cfg.Log.Error("could not start "+job, "unit", s.cfg.Unit, "err", err)
+		}
 	}
 	<-ctx.Done()
 	s.mu.Lock()
