@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 TEST_DEPS := mosquitto_sub:mosquitto-clients python3:python3
 
-.PHONY: run build test test-deps lint bench clean
+.PHONY: run build test test-deps lint bench sim-bench clean
 
 ## run: build and start a simulated leader with three simulated workers (pio01..pio03), cultures growing
 run: build
@@ -34,6 +34,10 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+## sim-bench: a 24 h, 3-unit turbidostat + thermostat + stirring + OD + growth-rate day, in virtual time
+sim-bench:
+	SIM_BENCH=1 $(GO) test -count=1 -run TestSimBench -v ./internal/simbench
 
 ## bench: benchmarks that carry the speed and memory targets
 bench:

@@ -1,0 +1,247 @@
+package simbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/hal/sim"
+	"github.com/pioreactor/pioreactord/pkg/jobs"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/store"
+	"github.com/pioreactor/pioreactord/pkg/supervisor"
+)
+
+const (
+	experiment = "bench"
+	targetNOD  = 2.0
+	targetC    = 30.0
+	targetRPM  = 500.0
+	simulated  = 24 * time.Hour
+	sampleStep = 30 * time.Second
+)
+
+// unit is one simulated Pioreactor of the bench.
+type unit struct {
+	name  string
+	plant *sim.Bioreactor
+	sup   *supervisor.Supervisor
+	db    *store.DB
+	done  chan struct{}
+	fig   figures
+}
+
+// figures are one unit's control-quality measurements.
+type figures struct {
+	reachedTarget             time.Duration // when nOD first reached the target (0: never)
+	nodLo, nodHi              float64       // nOD after the target was reached
+	settledAt                 time.Duration // thermostat: first time within ±0.5 °C
+	tempLo, tempHi            float64       // published temperature after settling
+	inBand, afterSettle       int           // samples within ±0.5 °C / all samples, after settling
+	biasSum                   float64       // Σ (true liquid − published) after settling
+	biasN                     int
+	rpmLo, rpmHi              float64 // measured RPM after 10 min
+	grErrMax                  float64 // max relative growth-rate error in exponential phase
+	mediaPublished, mediaTrue float64
+	overflowML                float64
+}
+
+func newUnit(t *testing.T, name string, seed int64, bus *pubsub.Bus, conf *config.Config) *unit {
+	dir := t.TempDir()
+	p := sim.DefaultParams()
+	p.Seed = seed
+	plant, err := sim.New(p, clock.Real{}, conf.PWMRoles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(dir, "unit.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), filepath.Join(dir, "cache"), jobs.Vessel{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A perfect pump calibration: the simulated pumps' true flow.
+	flows := plant.Truth().PumpFlowMLPerS
+	for dev, ch := range map[string]string{calibration.MediaPump: "2", calibration.AltMediaPump: "3", calibration.WastePump: "4"} {
+		c := calibration.DefaultPump()
+		c.Name, c.Unit, c.Curve = dev+"-bench", name, calibration.PolyCurve(flows[ch], 0)
+		if _, err := dosing.Calibrations.Save(dev, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := dosing.Calibrations.SetActive(dev, c.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := filepath.Join(dir, "cache")
+	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: true}
+	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: "leader", Dialer: bus, Registry: db.Registry(),
+		Board: plant.Board(), Clock: clock.Real{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf,
+		Jobs: []supervisor.Spec{jobs.NewBioreactorSpec(dosing), jobs.StirringSpec, jobs.NewODReadingSpec(od),
+			jobs.NewGrowthRateSpec(cache), jobs.TemperatureAutomationSpec, jobs.NewDosingAutomationSpec(dosing)},
+		Autostart: []string{jobs.BioreactorJobName}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &unit{name: name, plant: plant, sup: sup, db: db, done: make(chan struct{}),
+		fig: figures{nodLo: math.Inf(1), nodHi: math.Inf(-1), tempLo: math.Inf(1), tempHi: math.Inf(-1), rpmLo: math.Inf(1), rpmHi: math.Inf(-1)}}
+}
+
+func (u *unit) start(t *testing.T, job string, options map[string]any) {
+	err := u.sup.StartJob(context.Background(), job, contract.RunRequest{Options: options, Env: map[string]string{"EXPERIMENT": experiment}})
+	if err != nil {
+		t.Fatalf("%s: start %s: %v", u.name, job, err)
+	}
+}
+
+// TestSimBench is the 24 h, 3-unit experiment. It asserts the control targets.
+func TestSimBench(t *testing.T) {
+	if os.Getenv("SIM_BENCH") == "" {
+		t.Skip("set SIM_BENCH=1 (make sim-bench) to run the 24 h simulated experiment")
+	}
+	var units []*unit
+	wallStart := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		bus := pubsub.NewBus()
+		conf := config.LoadDefault()
+		ctx, cancel := context.WithCancel(context.Background())
+		for i := 1; i <= 3; i++ {
+			u := newUnit(t, fmt.Sprintf("pio%02d", i), int64(1000+i), bus, conf)
+			units = append(units, u)
+			go func() { _ = u.sup.Run(ctx); close(u.done) }()
+		}
+		for _, u := range units {
+			u.start(t, "stirring", map[string]any{"target_rpm": targetRPM})
+			u.start(t, "od_reading", nil)
+			u.start(t, "growth_rate_calculating", nil)
+			u.start(t, "temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": targetC})
+			u.start(t, "dosing_automation", map[string]any{"automation_name": "turbidostat", "target_biomass": targetNOD, "exchange_volume_ml": 1.0})
+		}
+		dosed := map[string]float64{}
+		obs, _ := bus.Dial(context.Background(), pubsub.Options{})
+		_ = obs.Subscribe(context.Background(), contract.Topic("+", experiment, "dosing_events"), 2, func(m pubsub.Message) {
+			var e contract.DosingEvent
+			if json.Unmarshal(m.Payload, &e) == nil && e.Event == contract.AddMedia {
+				p, _ := contract.Parse(m.Topic)
+				dosed[p.Unit] += float64(e.VolumeChange)
+			}
+		})
+		start := time.Now()
+		for elapsed := time.Duration(0); elapsed < simulated; elapsed = time.Since(start) {
+			time.Sleep(sampleStep)
+			for _, u := range units {
+				u.sample(bus, time.Since(start))
+			}
+		}
+		synctest.Wait()
+		for _, u := range units {
+			u.fig.mediaPublished = dosed[u.name]
+			truth := u.plant.Truth()
+			u.fig.mediaTrue, u.fig.overflowML = truth.MediaML, truth.OverflowML
+		}
+		cancel()
+		for _, u := range units {
+			<-u.done
+			_ = u.db.Close()
+		}
+		obs.Close()
+	})
+	wall := time.Since(wallStart)
+	report(t, units, wall)
+}
+
+func retained[T any](bus *pubsub.Bus, unit, job, attr string) (T, bool) {
+	var v T
+	b, ok := bus.Retained(contract.JobTopic(unit, experiment, job, attr))
+	if !ok || json.Unmarshal(b, &v) != nil {
+		return v, false
+	}
+	return v, true
+}
+
+// sample records one observation of every loop.
+func (u *unit) sample(bus *pubsub.Bus, at time.Duration) {
+	f := &u.fig
+	truth := u.plant.Truth()
+	if nod, ok := retained[contract.ODFiltered](bus, u.name, "growth_rate_calculating", "od_filtered"); ok {
+		x := float64(nod.ODFiltered)
+		if f.reachedTarget == 0 && x >= targetNOD {
+			f.reachedTarget = at
+		}
+		if f.reachedTarget > 0 && at > f.reachedTarget {
+			f.nodLo, f.nodHi = math.Min(f.nodLo, x), math.Max(f.nodHi, x)
+		}
+	}
+	// Exponential phase: from 1 h (past the filter's warm-up) until the turbidostat starts diluting.
+	if gr, ok := retained[contract.GrowthRate](bus, u.name, "growth_rate_calculating", "growth_rate"); ok && at >= time.Hour && f.reachedTarget == 0 {
+		if want := truth.GrowthRatePerHour; want > 0.1 {
+			f.grErrMax = math.Max(f.grErrMax, math.Abs(float64(gr.GrowthRate)-want)/want)
+		}
+	}
+	if temp, ok := retained[contract.Temperature](bus, u.name, "temperature_automation", "temperature"); ok {
+		x := float64(temp.Temperature)
+		inBand := math.Abs(x-targetC) <= 0.5
+		if f.settledAt == 0 && inBand {
+			f.settledAt = at
+		}
+		if f.settledAt > 0 {
+			f.afterSettle++
+			if inBand {
+				f.inBand++
+			}
+			f.tempLo, f.tempHi = math.Min(f.tempLo, x), math.Max(f.tempHi, x)
+			f.biasSum += truth.LiquidC - x
+			f.biasN++
+		}
+	}
+	if rpm, ok := retained[contract.MeasuredRPM](bus, u.name, "stirring", "measured_rpm"); ok && at > 10*time.Minute {
+		x := float64(rpm.MeasuredRPM)
+		f.rpmLo, f.rpmHi = math.Min(f.rpmLo, x), math.Max(f.rpmHi, x)
+	}
+}
+
+func report(t *testing.T, units []*unit, wall time.Duration) {
+	fmt.Printf("sim-bench: 3 units × %v simulated in %.1f s wall: %.0f× real time\n", simulated, wall.Seconds(), simulated.Seconds()/wall.Seconds())
+	for _, u := range units {
+		f := u.fig
+		bias := f.biasSum / math.Max(1, float64(f.biasN))
+		fmt.Printf("%s: turbidostat target nOD %.1f reached after %v, then nOD in [%.3f, %.3f]; media %.1f mL published, %.1f mL delivered, overflow %.2f mL\n",
+			u.name, targetNOD, f.reachedTarget.Round(time.Minute), f.nodLo, f.nodHi, f.mediaPublished, f.mediaTrue, f.overflowML)
+		fmt.Printf("%s: thermostat %.0f °C first within ±0.5 °C after %v, then in band %.1f %% of the time (dosed with 22 °C media), published in [%.2f, %.2f] °C, true liquid − published = %+.2f K on average\n",
+			u.name, targetC, f.settledAt.Round(time.Minute), 100*float64(f.inBand)/math.Max(1, float64(f.afterSettle)), f.tempLo, f.tempHi, bias)
+		fmt.Printf("%s: stirring %.0f RPM measured in [%.1f, %.1f]; growth-rate error ≤ %.1f %% in exponential phase (from 1 h, no blank)\n",
+			u.name, targetRPM, f.rpmLo, f.rpmHi, 100*f.grErrMax)
+		switch {
+		case f.reachedTarget == 0:
+			t.Errorf("%s: the culture never reached nOD %v", u.name, targetNOD)
+		case f.nodLo < 0.9*targetNOD || f.nodHi > 1.1*targetNOD:
+			t.Errorf("%s: nOD left ±10 %% of target: [%v, %v]", u.name, f.nodLo, f.nodHi)
+		}
+		// The turbidostat's room-temperature media disturb the thermostat, so only settling is
+		// asserted here; the ±0.5 °C hold for 12 h is asserted alone in pkg/jobs
+		// (TestThermostatHoldsTarget), and so is the growth rate with a blank
+		// (TestGrowthRateTracksSimulatedCulture). Their figures here are reported, not judged.
+		if f.settledAt == 0 || f.settledAt > time.Hour {
+			t.Errorf("%s: thermostat did not settle within 60 min (%v)", u.name, f.settledAt)
+		}
+		if f.rpmLo < 0.95*targetRPM || f.rpmHi > 1.05*targetRPM {
+			t.Errorf("%s: RPM left ±5 %%: [%v, %v]", u.name, f.rpmLo, f.rpmHi)
+		}
+		if math.Abs(f.mediaPublished-f.mediaTrue) > 0.03*math.Max(1, f.mediaPublished) {
+			t.Errorf("%s: %v mL media published but %v mL delivered", u.name, f.mediaPublished, f.mediaTrue)
+		}
+	}
+}
