@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin
 PKGS     := ./...
-TEST_DEPS := mosquitto_sub:mosquitto-clients python3:python3
+TEST_DEPS := mosquitto_sub:mosquitto-clients mosquitto_passwd:mosquitto python3:python3
 
 .PHONY: run build test test-deps lint bench sim-bench clean
 
@@ -10,9 +10,11 @@ TEST_DEPS := mosquitto_sub:mosquitto-clients python3:python3
 run: build
 	./$(BIN)/pioreactord --sim --demo
 
-## build: compile the daemon into ./bin
+## build: compile the daemon and the pio/pios command line into ./bin
 build:
 	$(GO) build -o $(BIN)/pioreactord ./cmd/pioreactord
+	$(GO) build -o $(BIN)/pio ./cmd/pio
+	ln -sf pio $(BIN)/pios
 
 ## test: vet, then the whole test suite with the race detector
 test: test-deps

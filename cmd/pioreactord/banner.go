@@ -29,7 +29,7 @@ func (d *daemon) printBanner() {
 			fmt.Fprintf(&b, "  WebSocket  ws://%s/mqtt\n", ws)
 		}
 	}
-	if o.sim && o.role == "both" && o.units > 0 {
+	if o.sim && o.role == "both" && o.units > 0 && d.broker != nil {
 		host, port := splitHostPort(d.broker.TCPAddr())
 		mq, _ := d.conf.MQTT()
 		fmt.Fprintf(&b, "Try:\n  curl -X PATCH http://%s/api/workers/pio01/jobs/run/job_name/stirring/experiments/demo -H 'content-type: application/json' -d '{\"options\":{\"target_rpm\":400}}'\n", api)

@@ -33,6 +33,8 @@ type daemon struct {
 	leaderConn pubsub.Client
 	units      []*unit
 	servers    []httpServer
+	// unitConfigPath is the unit_config.ini layered over the shared file ("" with no --config).
+	unitConfigPath string
 	addresses  *addressBook
 }
 
@@ -44,10 +46,16 @@ func (d *daemon) open(ctx context.Context) error {
 		return err
 	}
 	brokerAddr := o.broker
+	embedded, err := d.conf.Bool("mqtt", "embedded_broker", true)
+	if err != nil {
+		return err
+	}
 	if o.leader() {
 		if d.store, err = store.Open(filepath.Join(o.dataDir, "pioreactor.db"), store.Options{Clock: d.clock}); err != nil {
 			return err
 		}
+	}
+	if o.leader() && embedded {
 		d.broker, err = broker.Listen(broker.Config{TCPAddr: o.mqttAddr, WSAddr: o.wsAddr, Username: mq.Username, Password: mq.Password}, d.log)
 		if err != nil {
 			return err
@@ -101,14 +109,14 @@ func (d *daemon) listen(u *unit, addr string) error {
 	if err != nil {
 		return fmt.Errorf("http listener for %s: %w", u.name, err)
 	}
-	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{u.sup}})
+	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{u.sup}, u: u})
 	d.addresses.set(u.name, "http://"+ln.Addr().String())
 	return nil
 }
 
 // buildAPIs creates the HTTP servers once the broker runs: the leader's API publishes on it.
 // The first server is this daemon's own unit, and the leader's API when it is the leader.
-func (d *daemon) buildAPIs(ctx context.Context) error {
+func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 	var leader *api.Leader
 	if d.opts.leader() {
 		var err error
@@ -116,10 +124,17 @@ func (d *daemon) buildAPIs(ctx context.Context) error {
 			return fmt.Errorf("connect the leader's API to the broker: %w", err)
 		}
 		leader = &api.Leader{Store: d.store, Publisher: d.leaderConn, Name: d.opts.unit,
-			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve}), Addresses: d.conf.Section(config.SecAddresses)}
+			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()}), Addresses: d.conf.Section(config.SecAddresses),
+			ConfigHistory: api.NewConfigHistoryFile(filepath.Join(d.opts.dataDir, "config_history.jsonl")),
+			Models: api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
 	}
 	for i := range d.servers {
-		cfg := api.Config{Unit: d.servers[i].sup, Log: d.log, Now: d.clock.Now, Version: version}
+		u := d.servers[i].u
+		cfg := api.Config{Unit: d.servers[i].sup, Log: d.log, Now: d.clock.Now, Version: version, APIKey: d.apiKey(),
+			Publisher: conn, Calibrations: u.dosing.Calibrations, Bioreactor: bioreactorBook{u.dosing.Bioreactor, d.conf}}
+		if d.opts.configPath != "" {
+			cfg.ConfigFiles = &api.ConfigFiles{Shared: d.opts.configPath, Unit: d.unitConfigPath}
+		}
 		if i == 0 {
 			cfg.Leader = leader
 		}
@@ -181,7 +196,8 @@ func (a *addressBook) resolve(unit string) (string, error) {
 	if ok {
 		return url, nil
 	}
-	proto := a.conf.String("ui", "proto", "http")
-	port := a.conf.String("ui", "port", "80")
-	return proto + "://" + net.JoinHostPort(a.conf.UnitAddress(unit), port), nil
+	return cluster.UnitURL(a.conf.String("ui", "proto", "http"), a.conf.String("ui", "port", "80"), a.conf.UnitAddress(unit)), nil
 }
+
+// apiKey is [ui_basic_auth] api_key: every API call must carry it when it is set.
+func (d *daemon) apiKey() string { return d.conf.String("ui_basic_auth", "api_key", "") }

@@ -69,10 +69,7 @@ func (o *options) fillDefaults() error {
 	loop(&o.httpAddr, "127.0.0.1:4999", ":80")
 	loop(&o.mqttAddr, "127.0.0.1:1883", ":1883")
 	loop(&o.wsAddr, "127.0.0.1:9001", ":9001")
-	dot := os.Getenv("DOT_PIOREACTOR")
-	if dot == "" {
-		dot = "/home/pioreactor/.pioreactor"
-	}
+	dot := dotPioreactor()
 	loop(&o.dataDir, "data", filepath.Join(dot, "storage"))
 	if o.configPath == "" && !o.sim {
 		o.configPath = os.Getenv("GLOBAL_CONFIG")
@@ -102,4 +99,12 @@ func (o *options) fillDefaults() error {
 		return errors.New("--speed needs --sim")
 	}
 	return nil
+}
+
+// dotPioreactor is the root of a unit's persistent state (spec/config.md §1).
+func dotPioreactor() string {
+	if dot := os.Getenv("DOT_PIOREACTOR"); dot != "" {
+		return dot
+	}
+	return "/home/pioreactor/.pioreactor"
 }

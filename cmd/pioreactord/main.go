@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conf, err := loadConfig(o)
+	conf, unitConfigPath, err := loadConfig(o)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logs := logging.New(stderr, logging.Options{Now: clk.Now, Level: consoleLevel(o, conf)})
 	log := slog.New(logs)
 
-	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout}
+	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout, unitConfigPath: unitConfigPath}
 	defer d.closeAll()
 	if err := d.open(ctx); err != nil {
 		return err
@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("connect log sink to the broker: %w", err)
 	}
 	logs.SetPublisher(logConn)
-	if err := d.buildAPIs(ctx); err != nil {
+	if err := d.buildAPIs(ctx, logConn); err != nil {
 		logConn.Close()
 		stopInfra()
 		_ = infraGroup.Wait()
@@ -119,18 +119,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // loadConfig reads config.ini (+ unit_config.ini beside it), or the built-in template under
 // --sim, and points the cluster at this daemon's own addresses.
-func loadConfig(o options) (*config.Config, error) {
-	var conf *config.Config
+func loadConfig(o options) (conf *config.Config, unitPath string, err error) {
 	if o.configPath == "" {
 		conf = config.LoadDefault()
 	} else {
-		var err error
-		unitPath := os.Getenv("LOCAL_CONFIG") // spec/config.md §1
+		unitPath = os.Getenv("LOCAL_CONFIG") // spec/config.md §1
 		if unitPath == "" {
 			unitPath = filepath.Join(filepath.Dir(o.configPath), "unit_config.ini")
 		}
 		if conf, err = config.Load(o.configPath, unitPath); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if o.sim && conf.LeaderHostname() == "localhost" {
@@ -140,7 +138,7 @@ func loadConfig(o options) (*config.Config, error) {
 		}
 		conf = conf.With([][3]string{{"cluster.topology", "leader_hostname", leader}, {"cluster.topology", "leader_address", "127.0.0.1"}})
 	}
-	return conf, nil
+	return conf, unitPath, nil
 }
 
 // consoleLevel is [logging] console_log_level; the built-in template's DEBUG would bury the
@@ -160,6 +158,7 @@ func consoleLevel(o options, conf *config.Config) slog.Leveler {
 type httpServer struct {
 	srv  *api.Server
 	sup  api.Unit
+	u    *unit
 	ln   net.Listener
 	unit string
 }

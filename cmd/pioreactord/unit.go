@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/calibration"
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
@@ -59,6 +61,12 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("jobs of %s: %w", name, err)
 	}
+	if d.simSeed > 0 {
+		if err := factoryPumpCalibrations(dosing.Calibrations, name, d.clock.Now()); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: table, Dialer: d.dialer,
 		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf, Autostart: autostart})
 	if err != nil {
@@ -100,4 +108,51 @@ func (u unitAPI) Settings(job string) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: %w", api.ErrNoSuchJob, err)
 	}
 	return s, err
+}
+
+// factoryPumpCalibrations gives a simulated unit's pumps, on its first start, the calibration
+// of a nominal pump (0.0911 mL/s at 100 % duty), as a factory would: doses by volume then work
+// at once. Each simulated pump is off by its own ±2 % (the sim's calibration error), which a
+// user's own calibration removes. An existing active calibration is never replaced.
+func factoryPumpCalibrations(cals *calibration.Store, unit string, now time.Time) error {
+	for _, device := range []string{calibration.MediaPump, calibration.AltMediaPump, calibration.WastePump} {
+		_, active, err := cals.Active(device)
+		if err != nil || active {
+			continue // a broken file is reported when a dose reads it; never overwrite a user's choice
+		}
+		c := calibration.DefaultPump()
+		c.Name, c.Unit, c.CreatedAt = "sim-factory", unit, now.UTC()
+		if _, err := cals.Save(device, c); err != nil {
+			return fmt.Errorf("factory calibration of %s on %s: %w", device, unit, err)
+		}
+		if err := cals.SetActive(device, c.Name); err != nil {
+			return fmt.Errorf("factory calibration of %s on %s: %w", device, unit, err)
+		}
+	}
+	return nil
+}
+
+// bioreactorBook presents a unit's bioreactor book to the API's bioreactor routes.
+type bioreactorBook struct {
+	book *jobs.Bioreactor
+	conf *config.Config
+}
+
+func (b bioreactorBook) BioreactorValues(exp string) (map[string]float64, error) {
+	v, err := b.book.Values(exp, b.conf)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]float64, len(jobs.BioreactorVariables))
+	for _, name := range jobs.BioreactorVariables {
+		if x, ok := v.Get(name); ok {
+			out[name] = x
+		}
+	}
+	return out, nil
+}
+
+func (b bioreactorBook) SetBioreactorValues(exp string, values map[string]float64) error {
+	_, _, err := b.book.Update(exp, b.conf, values)
+	return err
 }

@@ -28,6 +28,7 @@ type LeaderStore interface {
 	Unassign(unit, experiment string) error
 	Assignments() ([]store.Assignment, error)
 	AssignedWorkers(experiment string) ([]store.Worker, error)
+	InventoryStore
 }
 
 // Publisher sends MQTT messages; pubsub.Client implements it.
@@ -47,6 +48,11 @@ type Leader struct {
 	Addresses map[string]string
 	// Testing sets TESTING=1 in the env of every job the leader starts (test clusters).
 	Testing bool
+	// ConfigHistory keeps the snapshots of saved config files; nil keeps none (the history
+	// routes answer []).
+	ConfigHistory ConfigHistory
+	// Models are the registered bioreactor models; nil means BuiltinModels().
+	Models []Model
 }
 
 func (l *Leader) validate() error {
@@ -96,6 +102,7 @@ func (s *Server) leaderRoutes(g *echo.Group) {
 	}
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/experiments/:exp", s.leaderJobSettings)
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/setting/:setting/experiments/:exp", s.leaderJobSettings)
+	s.clusterRoutes(g)
 }
 
 func (s *Server) leader() *Leader { return s.cfg.Leader }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -31,6 +32,29 @@ type Config struct {
 	BodyLimit int64
 	// KeepTasks is how many finished task outcomes are kept; 0 means task.DefaultKeep.
 	KeepTasks int
+
+	// APIKey, when set, must come with every request as `Authorization: Basic <APIKey>` or
+	// `Bearer <APIKey>` ([ui_basic_auth] api_key); the daemon sets it outside --sim. It is
+	// never logged.
+	APIKey string
+	// ConfigFiles are this unit's config.ini and unit_config.ini; nil makes the config
+	// routes answer 501.
+	ConfigFiles *ConfigFiles
+	// OnConfigSaved runs after a config file was written through the API (the daemon
+	// reloads its config for jobs started afterwards). Optional.
+	OnConfigSaved func()
+	// Publisher sends this unit's own MQTT messages (bioreactor variables). Optional: nil
+	// stores the values without announcing them.
+	Publisher Publisher
+	// Bioreactor keeps the per-experiment vessel variables; nil keeps them in memory.
+	Bioreactor BioreactorStore
+	// ModelCapacityML caps the vessel volumes a bioreactor update accepts (the unit's
+	// model's reactor_capacity_ml); 0 means 40 (pioreactor_40ml).
+	ModelCapacityML float64
+	// Power reboots or powers off the machine; nil makes those routes answer 501.
+	Power Power
+	// Calibrations are this unit's calibration files; nil makes those routes answer 501.
+	Calibrations Calibrations
 }
 
 // Validate reports a Config that cannot build a Server.
@@ -54,6 +78,9 @@ type Server struct {
 	echo     *echo.Echo
 	tasks    *task.Registry
 	debounce *debouncer
+
+	bioreactor BioreactorStore
+	configMu   sync.Mutex // one config write (and its fan-out) at a time
 }
 
 // New builds the routes. Close (or Run's return) stops the background tasks.
@@ -69,6 +96,10 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.debounce = newDebouncer(time.Second)
+	s.bioreactor = cfg.Bioreactor
+	if s.bioreactor == nil {
+		s.bioreactor = newMemoryBioreactor()
+	}
 	limit := cfg.BodyLimit
 	if limit <= 0 {
 		limit = DefaultBodyLimit
@@ -77,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // we log through slog, in the error handler
 	e.HTTPErrorHandler = handleError(s.log)
-	e.Use(recoverPanic(s.log), limitBody(limit))
+	e.Use(recoverPanic(s.log), requireKey(cfg.APIKey), limitBody(limit))
 	s.echo = e
 	s.unitRoutes(e.Group("/unit_api"))
 	if cfg.Leader != nil {

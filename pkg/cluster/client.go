@@ -37,6 +37,9 @@ type Config struct {
 	SendTimeout time.Duration
 	// PollInterval is the pause between polls of a unit's task.
 	PollInterval time.Duration
+	// APIKey, when set, is sent as `Authorization: Basic <APIKey>` ([ui_basic_auth] api_key,
+	// spec/config.md §5.10): units outside --sim refuse calls without it.
+	APIKey string
 }
 
 // Client calls units' /unit_api concurrently. It is safe for concurrent use.
@@ -45,11 +48,15 @@ type Client struct {
 	http    *http.Client
 	send    time.Duration
 	poll    time.Duration
+	auth    string // the Authorization header value, "" for none
 }
 
 // New returns a Client; c.Resolve is required.
 func New(c Config) *Client {
 	cl := &Client{resolve: c.Resolve, http: c.HTTP, send: c.SendTimeout, poll: c.PollInterval}
+	if c.APIKey != "" {
+		cl.auth = "Basic " + c.APIKey
+	}
 	if cl.http == nil {
 		cl.http = &http.Client{}
 	}
@@ -73,6 +80,9 @@ type Request struct {
 	// Timeout is the route timeout: the whole call for GET, the polling budget otherwise.
 	// Zero means 5 s for GET and 30 s for the others.
 	Timeout time.Duration
+	// Raw keeps a successful answer's body as it came, as a JSON string in Value (the
+	// "raw" fan-outs of §1.5: config text, zips), instead of decoding it as JSON.
+	Raw bool
 }
 
 func (r Request) method() string {
@@ -168,6 +178,10 @@ func (c *Client) call(ctx context.Context, unit string, r Request) Result {
 	if status < 200 || status > 299 {
 		return x.fail(InvalidResponse, &status, false, x.what()+" gave an unexpected answer.",
 			fmt.Sprintf("HTTP %d is not part of the unit API.", status), "Check the unit's software version.")
+	}
+	if r.Raw {
+		v, _ := json.Marshal(string(resp)) // a string always encodes (invalid UTF-8 becomes U+FFFD)
+		return Result{OK: true, Unit: unit, Value: v}
 	}
 	return x.value(status, resp)
 }
@@ -265,6 +279,9 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte) (int, 
 		return 0, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -12,5 +12,6 @@
 //     An empty unit list yields an empty Results, which marshals as {}.
 //
 // How a unit name becomes an address ([cluster.addresses], <unit>.local, a simulated
-// worker's port) is the Resolver's business, injected by the daemon. No echo here.
+// worker's port) is the Resolver's business, injected by the daemon; UnitURL is the rule a
+// config-based Resolver applies (an address may carry its own port). No echo here.
 package cluster

@@ -56,9 +56,9 @@ func (x exchange) httpFailure(status int, body []byte) Result {
 		Remediation string  `json:"remediation"`
 	}
 	if json.Unmarshal(body, &env) == nil && strings.TrimSpace(env.Error) != "" && int(env.Status) == status {
-		msg = env.Error
-		cause = orDefault(env.Cause, env.Error)
-		remedy = orDefault(env.Remediation, remedy)
+		r := x.fail(HTTPError, &status, retry, env.Error, orDefault(env.Cause, env.Error), orDefault(env.Remediation, remedy))
+		r.Error.fromUnit = true
+		return r
 	}
 	return x.fail(HTTPError, &status, retry, msg, cause, remedy)
 }

@@ -29,7 +29,13 @@ type Failure struct {
 	Message     string `json:"message"`
 	Cause       string `json:"cause"`
 	Remediation string `json:"remediation"`
+
+	fromUnit bool // Message, Cause and Remediation are the unit's own envelope (§1.2)
 }
+
+// FromUnit reports whether the failure copies the unit's own error envelope, which a
+// caller may pass on to its client as the unit worded it.
+func (f *Failure) FromUnit() bool { return f != nil && f.fromUnit }
 
 // Result is one unit's entry of the fan-out envelope. On success only OK, Unit and Value are
 // sent; on failure Error, StatusCode (null when there was no response) and Retryable.

@@ -262,9 +262,11 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 	t.safetyCap = 100
 	t.forceHeater(ctx, 0)
 	samples := make([]float64, 0, t.model.samples)
+	times := make([]time.Time, 0, t.model.samples)
 	err := func() error {
 		defer func() { t.locked = false }()
 		for range t.model.samples {
+			times = append(times, t.rt.Clock().Now())
 			v, err := t.read(ctx)
 			if err != nil {
 				return err
@@ -282,7 +284,10 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 	if err != nil {
 		return err // disconnecting (heater stays 0, nothing published) or a sensor failure
 	}
-	temp, err := inferTemperature(previous, samples)
+	// Unloaded, reads start inferenceGap plus one read's duration apart: the spacing the model
+	// was used with. onGrid restores that spacing when the machine (or a fast simulated clock)
+	// was late.
+	temp, err := inferTemperature(previous, onGrid(times, samples, inferenceGap+(readSamples-1)*readGap))
 	if err != nil {
 		t.rt.Log().Error("temperature inference failed", "err", err)
 		return nil

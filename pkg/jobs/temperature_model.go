@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // linearModelBeta are the coefficients of the linear inference model (spec/algorithms.md §8.1)
@@ -44,4 +45,36 @@ func inferTemperature(h float64, samples []float64) (float64, error) {
 		return 0, fmt.Errorf("temperature inference: model gave %v", t)
 	}
 	return t, nil
+}
+
+// onGrid resamples readings taken at times onto a regular grid, one every gap from the first,
+// by linear interpolation. The model expects evenly spaced readings; a busy machine (or a
+// simulation running hundreds of times faster than real time) spaces them unevenly, and fed
+// as they are they would bias the inference.
+func onGrid(times []time.Time, values []float64, gap time.Duration) []float64 {
+	out := make([]float64, len(values))
+	if len(values) == 0 {
+		return out
+	}
+	j := 0
+	for k := range out {
+		at := times[0].Add(time.Duration(k) * gap)
+		for j+1 < len(times)-1 && times[j+1].Before(at) {
+			j++
+		}
+		switch {
+		case len(times) == 1 || !at.After(times[0]):
+			out[k] = values[0]
+		case !at.Before(times[len(times)-1]):
+			out[k] = values[len(values)-1]
+		default:
+			span := times[j+1].Sub(times[j]).Seconds()
+			f := 0.0
+			if span > 0 {
+				f = at.Sub(times[j]).Seconds() / span
+			}
+			out[k] = values[j] + f*(values[j+1]-values[j])
+		}
+	}
+	return out
 }

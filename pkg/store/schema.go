@@ -19,6 +19,7 @@ var (
 	bucketJobs              = []byte("jobs")
 	bucketJobsRunning       = []byte("jobs_running")
 	bucketJobSettings       = []byte("job_settings")
+	bucketOutbox            = []byte("outbox") // schema 2
 )
 
 // Buckets nested under experiment_data/<exp>/.
@@ -40,6 +41,7 @@ type migration struct {
 // have already run it. SchemaVersion is its length.
 var migrations = []migration{
 	{"experiments, workers, assignments, unit labels, job registry", migrateV1},
+	{"time series and logs under experiment_data, worker outbox", migrateV2},
 }
 
 // SchemaVersion is the schema this binary writes; Open refuses files with a higher one.
@@ -54,6 +56,20 @@ func migrateV1(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// migrateV2 adds the worker's outbox. The data tables need no bucket of their own: their
+// series are created under experiment_data/<exp>/ on first write (series.go), but a v1
+// binary must not open a file that may hold them, hence the version step.
+func migrateV2(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(bucketOutbox)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketOutbox, err)
+	}
+	if _, err := b.CreateBucketIfNotExists(bucketOutboxEntries); err != nil {
+		return fmt.Errorf("create bucket %s/%s: %w", bucketOutbox, bucketOutboxEntries, err)
 	}
 	return nil
 }

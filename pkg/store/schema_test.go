@@ -62,6 +62,7 @@ func TestMigrations(t *testing.T) {
 		}}
 	}
 	failing := migration{"fails", func(*bolt.Tx) error { return errors.New("boom") }}
+	cur := uint64(len(migrations))
 	tests := []struct {
 		name        string
 		steps       []migration
@@ -69,12 +70,12 @@ func TestMigrations(t *testing.T) {
 		wantVersion uint64
 		wantBuckets map[string]bool
 	}{
-		{"none pending", migrations, false, 1, map[string]bool{"x": false}},
-		{"two in order", append(migrations[:1:1], create("x"), create("y")), false, 3,
+		{"none pending", migrations, false, cur, map[string]bool{"x": false, "outbox": true}},
+		{"two in order", append(migrations[:cur:cur], create("x"), create("y")), false, cur + 2,
 			map[string]bool{"x": true, "y": true}},
-		{"failure rolls back all", append(migrations[:1:1], create("x"), failing), true, 1,
+		{"failure rolls back all", append(migrations[:cur:cur], create("x"), failing), true, cur,
 			map[string]bool{"x": false}},
-		{"older binary", nil, true, 1, nil},
+		{"older binary", nil, true, cur, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

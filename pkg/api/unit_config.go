@@ -1,0 +1,165 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pioreactor/pioreactord/pkg/config"
+)
+
+func (s *Server) unitConfigRoutes(g *echo.Group) {
+	g.GET("/config/merged", s.mergedConfig)
+	g.GET("/config/specific", s.unitConfigText)
+	g.GET("/config/shared", s.sharedConfigText)
+	for _, m := range []string{http.MethodPost, http.MethodPatch} {
+		g.Add(m, "/config/specific", s.saveUnitConfig)
+		g.Add(m, "/config/shared", s.receiveSharedConfig)
+	}
+}
+
+type codeBody struct {
+	Code string `json:"code" required:"true"`
+}
+
+// configFiles returns the unit's files or the 501 of a daemon that has none.
+func (s *Server) configFiles(c echo.Context) (*ConfigFiles, error) {
+	if f := s.cfg.ConfigFiles; f != nil {
+		return f, nil
+	}
+	return nil, notImplemented(c.Request(), s.cfg.Unit.Name()+" has no config files (built-in template).")
+}
+
+// invalidConfig is the 400 of a config text that does not validate: the message of
+// spec/api.md §9, the line in the cause. Nothing has been written.
+func invalidConfig(err error) *Error {
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		remedy := "Fix the file and save again."
+		if ve.Line > 0 {
+			remedy = fmt.Sprintf("Fix line %d and save again.", ve.Line)
+		}
+		return httpError(http.StatusBadRequest, ve.Msg, ve.Error(), remedy)
+	}
+	return httpError(http.StatusBadRequest, "Incorrect syntax. Please fix and try again.", err.Error(),
+		"Write a literal % as %%, and check every %(key)s reference.")
+}
+
+func readFailed(what string, err error) *Error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Error{Status: http.StatusInternalServerError, Message: what + " is missing.", Cause: err.Error(), Err: err,
+			Remediation: "Save the shared config from the leader, which copies it to every unit."}
+	}
+	return internal("Could not read "+what+".", err)
+}
+
+// mergedConfig is GET /unit_api/config/merged: the effective config, section → key → value.
+func (s *Server) mergedConfig(c echo.Context) error {
+	if _, err := s.configFiles(c); err != nil {
+		return err
+	}
+	conf, err := s.effectiveConfig()
+	if err != nil {
+		return readFailed("config.ini", err)
+	}
+	return c.JSON(http.StatusOK, conf.Merged())
+}
+
+func (s *Server) unitConfigText(c echo.Context) error {
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	b, err := f.ReadUnit()
+	if err != nil {
+		return readFailed("unit_config.ini", err)
+	}
+	cache(c, 0)
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
+}
+
+func (s *Server) sharedConfigText(c echo.Context) error {
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	b, err := f.ReadShared()
+	if err != nil {
+		return readFailed("config.ini", err)
+	}
+	cache(c, 10)
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
+}
+
+// saveUnitConfig is POST|PATCH /unit_api/config/specific: validate the text alone and
+// merged with this unit's shared file, then write unit_config.ini.
+func (s *Server) saveUnitConfig(c echo.Context) error {
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	var b codeBody
+	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
+		return err
+	}
+	if err := s.writeUnitConfig(f, []byte(b.Code)); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Status{"success"})
+}
+
+func (s *Server) writeUnitConfig(f *ConfigFiles, text []byte) error {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	shared, err := f.ReadShared()
+	if err != nil {
+		return readFailed("config.ini", err)
+	}
+	if err := config.ValidateUnit(text, shared); err != nil {
+		return invalidConfig(err)
+	}
+	if err := f.WriteUnit(config.Normalize(text)); err != nil {
+		return internal("Could not write unit_config.ini.", err)
+	}
+	s.configSaved()
+	return nil
+}
+
+// receiveSharedConfig is POST|PATCH /unit_api/config/shared (an extension, docs/api.md):
+// the leader hands a unit the shared config.ini it saved, in place of the original's rsync.
+func (s *Server) receiveSharedConfig(c echo.Context) error {
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	var b codeBody
+	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
+		return err
+	}
+	if err := s.writeSharedConfig(f, []byte(b.Code)); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Status{"success"})
+}
+
+func (s *Server) writeSharedConfig(f *ConfigFiles, text []byte) error {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	if err := config.ValidateShared(text); err != nil {
+		return invalidConfig(err)
+	}
+	if err := f.WriteShared(config.Normalize(text)); err != nil {
+		return internal("Could not write config.ini.", err)
+	}
+	s.configSaved()
+	return nil
+}
+
+func (s *Server) configSaved() {
+	if s.cfg.OnConfigSaved != nil {
+		s.cfg.OnConfigSaved()
+	}
+}

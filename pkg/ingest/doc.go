@@ -1,0 +1,17 @@
+// Package ingest is the leader's MQTT → store streamer, the reference's
+// mqtt_to_db_streaming job (spec/storage.md §4, spec/mqtt.md §2.5): it subscribes to the
+// data topics of every unit and writes each message as a row of its table.
+//
+// Invariants:
+//   - Retained messages (the broker's replays on subscribe), empty payloads and topics of
+//     _testing_ experiments are never stored; each is counted.
+//   - A payload that does not parse is logged (at most maxWarnings per period), counted
+//     and skipped; it never stops the streamer.
+//   - Rows are written through one store.Writer, so a transaction carries every row that
+//     arrived within its delay; handlers only map and queue.
+//   - Storing is idempotent: a message delivered twice (QoS 1, or a worker's outbox
+//     replaying it) maps to an identical row, which the store drops. Replayed batches are
+//     acknowledged only once their rows are committed (protocol.go).
+//   - The streamer's retained $state says ready only while it is subscribed: workers'
+//     outboxes hold their data back whenever it does not.
+package ingest
