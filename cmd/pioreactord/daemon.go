@@ -35,7 +35,7 @@ type daemon struct {
 	servers    []httpServer
 	// unitConfigPath is the unit_config.ini layered over the shared file ("" with no --config).
 	unitConfigPath string
-	addresses  *addressBook
+	addresses      *addressBook
 }
 
 // open binds every listener and opens every store; nothing runs yet.
@@ -126,7 +126,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		leader = &api.Leader{Store: d.store, Publisher: d.leaderConn, Name: d.opts.unit,
 			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()}), Addresses: d.conf.Section(config.SecAddresses),
 			ConfigHistory: api.NewConfigHistoryFile(filepath.Join(d.opts.dataDir, "config_history.jsonl")),
-			Models: api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
+			Models:        api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
 	}
 	for i := range d.servers {
 		u := d.servers[i].u
