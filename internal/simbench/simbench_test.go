@@ -230,12 +230,12 @@ func report(t *testing.T, units []*unit, wall time.Duration) {
 		case f.nodLo < 0.9*targetNOD || f.nodHi > 1.1*targetNOD:
 			t.Errorf("%s: nOD left ±10 %% of target: [%v, %v]", u.name, f.nodLo, f.nodHi)
 		}
-		// The turbidostat's room-temperature media disturb the thermostat, so only settling is
-		// asserted here; the ±0.5 °C hold for 12 h is asserted alone in pkg/jobs
-		// (TestThermostatHoldsTarget), and so is the growth rate with a blank
-		// (TestGrowthRateTracksSimulatedCulture). Their figures here are reported, not judged.
-		if f.settledAt == 0 || f.settledAt > time.Hour {
-			t.Errorf("%s: thermostat did not settle within 60 min (%v)", u.name, f.settledAt)
+		// The turbidostat's room-temperature media disturb the thermostat (the job skips an
+		// inference the vial was dosed during); the strict ±0.5 °C hold for 12 h is asserted
+		// alone in pkg/jobs (TestThermostatHoldsTarget), and the growth rate with a blank in
+		// TestGrowthRateTracksSimulatedCulture: here the growth rate is reported, not judged.
+		if f.settledAt == 0 || f.settledAt > time.Hour || f.inBand < f.afterSettle*95/100 {
+			t.Errorf("%s: thermostat settled after %v, then in band %d of %d samples", u.name, f.settledAt, f.inBand, f.afterSettle)
 		}
 		if f.rpmLo < 0.95*targetRPM || f.rpmHi > 1.05*targetRPM {
 			t.Errorf("%s: RPM left ±5 %%: [%v, %v]", u.name, f.rpmLo, f.rpmHi)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/contract"
@@ -36,6 +37,9 @@ type TemperatureAutomation struct {
 	haveTemperature bool
 	// safetyCap bounds the duty cycle an inference restores after a safety action during it.
 	safetyCap float64
+	// lastDose is when the vial last received liquid: fresh media at room temperature bends
+	// the heater-off decay the inference model reads, so such a cycle is not published.
+	lastDose atomic.Int64 // unix ns of the clock
 }
 
 // TemperatureAutomationSpec is the job table entry.
@@ -61,10 +65,16 @@ type heaterModel struct {
 var defaultHeaterModel = heaterModel{reduceAbove: 78, disableAbove: 80, shutdownAbove: 85, samples: 21, period: 200 * time.Second}
 
 const (
-	safetyPeriod      = 53 * time.Second
-	inferenceGap      = 5 * time.Second       // between samples of an inference
-	readSamples       = 6                     // one sensor read is the mean of 6 samples …
-	readGap           = 50 * time.Millisecond // … 50 ms apart
+	safetyPeriod = 53 * time.Second
+	inferenceGap = 5 * time.Second       // between samples of an inference
+	readSamples  = 6                     // one sensor read is the mean of 6 samples …
+	readGap      = 50 * time.Millisecond // … 50 ms apart
+	// inferenceSpacing is how far apart inference reads are: a read, then inferenceGap, as the
+	// reference spaces them.
+	inferenceSpacing = inferenceGap + (readSamples-1)*readGap
+	// doseSettle: a dose this long before an inference still disturbs it (the liquid and the
+	// PCB take about 20 s to re-equilibrate).
+	doseSettle        = 30 * time.Second
 	heaterOffLongAgo  = 10 * time.Second
 	sensorMissingHelp = "Is the Heating PCB attached to the Pioreactor HAT? Unable to read the temperature sensor"
 )
@@ -118,6 +128,9 @@ func (t *TemperatureAutomation) Run(ctx context.Context, rt *supervisor.Runtime)
 	if err := t.onReady(ctx); err != nil {
 		return err
 	}
+	if err := rt.Subscribe(ctx, contract.DosingEventsTopic(rt.Unit(), rt.Experiment()), pubsub.AtLeastOnce, t.onDose); err != nil {
+		return err
+	}
 	if err := rt.Ready(ctx); err != nil {
 		return err
 	}
@@ -145,6 +158,13 @@ func (t *TemperatureAutomation) Run(ctx context.Context, rt *supervisor.Runtime)
 	}
 }
 
+// onDose notes when liquid entered or left the vial (any dosing event that is not retained).
+func (t *TemperatureAutomation) onDose(m pubsub.Message) {
+	if !m.Retained {
+		t.lastDose.Store(t.rt.Clock().Now().UnixNano())
+	}
+}
+
 // onReady runs before `ready`: when the heater has been off long enough for the PCB to read
 // the liquid, that reading is published and the automation runs at once.
 func (t *TemperatureAutomation) onReady(ctx context.Context) error {
@@ -165,25 +185,38 @@ func (t *TemperatureAutomation) onReady(ctx context.Context) error {
 // read takes one sensor reading (the mean of 6 samples 50 ms apart) and applies the safety
 // check. A sensor failure switches the heater off and returns an error that ends the job.
 func (t *TemperatureAutomation) read(ctx context.Context) (float64, error) {
+	v, _, err := t.readAt(ctx)
+	return v, err
+}
+
+// readAt is read that also tells when the reading was taken: the mean time of its samples.
+func (t *TemperatureAutomation) readAt(ctx context.Context) (float64, time.Time, error) {
 	var sum float64
+	var start time.Time
+	var offsets time.Duration
 	for i := range readSamples {
 		if i > 0 {
 			if err := t.rt.Clock().Sleep(ctx, readGap); err != nil {
-				return 0, err
+				return 0, start, err
 			}
 		}
+		now := t.rt.Clock().Now()
+		if i == 0 {
+			start = now
+		}
+		offsets += now.Sub(start)
 		v, err := t.therm.ReadCelsius(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return 0, ctx.Err()
+				return 0, start, ctx.Err()
 			}
 			t.forceHeater(ctx, 0)
-			return 0, fmt.Errorf("%s (heater switched off): %w: %w", sensorMissingHelp, hal.ErrNotPresent, err)
+			return 0, start, fmt.Errorf("%s (heater switched off): %w: %w", sensorMissingHelp, hal.ErrNotPresent, err)
 		}
 		sum += v
 	}
 	v := sum / readSamples
-	return v, t.safetyCheck(ctx, v)
+	return v, start.Add(offsets / readSamples), t.safetyCheck(ctx, v)
 }
 
 // safetyCheck applies the model's limits to a PCB reading (spec/jobs.md §4).
@@ -266,13 +299,16 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 	err := func() error {
 		defer func() { t.locked = false }()
 		for range t.model.samples {
-			times = append(times, t.rt.Clock().Now())
-			v, err := t.read(ctx)
+			v, at, err := t.readAt(ctx)
 			if err != nil {
 				return err
 			}
-			samples = append(samples, v)
-			if err := t.wait(ctx, inferenceGap); err != nil {
+			samples, times = append(samples, v), append(times, at)
+			// Sleep to the next read's slot, not a fixed gap after this read: late wake-ups
+			// (a busy machine, a simulated clock hundreds of times faster than real time)
+			// then cannot stretch the heater-off window and starve the heater.
+			next := times[0].Add(time.Duration(len(samples)) * inferenceSpacing)
+			if err := t.wait(ctx, next.Sub(t.rt.Clock().Now())); err != nil {
 				return err
 			}
 		}
@@ -284,10 +320,12 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 	if err != nil {
 		return err // disconnecting (heater stays 0, nothing published) or a sensor failure
 	}
-	// Unloaded, reads start inferenceGap plus one read's duration apart: the spacing the model
-	// was used with. onGrid restores that spacing when the machine (or a fast simulated clock)
-	// was late.
-	temp, err := inferTemperature(previous, onGrid(times, samples, inferenceGap+(readSamples-1)*readGap))
+	if dosed := time.Unix(0, t.lastDose.Load()); !dosed.Before(times[0].Add(-doseSettle)) {
+		t.rt.Log().Debug("temperature inference skipped: the vial was dosed during it", "dosed_at", dosed)
+		return nil
+	}
+	// onGrid restores the model's even spacing when a read was late.
+	temp, err := inferTemperature(previous, onGrid(times, samples, inferenceSpacing))
 	if err != nil {
 		t.rt.Log().Error("temperature inference failed", "err", err)
 		return nil
