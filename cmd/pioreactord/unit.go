@@ -48,7 +48,12 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 	board := hal.Board{}
 	if d.simSeed > 0 {
 		p := sim.DefaultParams()
-		p.Seed = d.simSeed
+		section := d.conf.Section("simulation")
+		if err := p.Override(section); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("[simulation] in config.ini: %w", err)
+		}
+		p.Seed += d.simSeed // each unit its own culture; a [simulation] seed shifts them all
 		plant, err := sim.New(p, d.clock, d.conf.PWMRoles())
 		if err != nil {
 			_ = db.Close()
