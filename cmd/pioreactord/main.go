@@ -21,6 +21,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/api"
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/ingest"
 	"github.com/pioreactor/pioreactord/pkg/logging"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
@@ -65,24 +66,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// Background services that must outlive the jobs: the broker and the MQTT log sink.
+	// Background services outlive the jobs, and stop in two layers: the log sink and the
+	// ingester first (they still publish and store the jobs' last messages), the broker last.
+	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	var brokerGroup errgroup.Group
+	if d.broker != nil {
+		brokerGroup.Go(func() error { return d.broker.Run(brokerCtx) })
+	}
 	infra, stopInfra := context.WithCancel(context.WithoutCancel(ctx))
 	var infraGroup errgroup.Group
-	if d.broker != nil {
-		infraGroup.Go(func() error { return d.broker.Run(infra) })
+	stopBackground := func() error {
+		stopInfra()
+		err := infraGroup.Wait()
+		stopBroker()
+		return errors.Join(err, brokerGroup.Wait())
 	}
 	infraGroup.Go(func() error { return logs.Run(infra) })
+	if d.store != nil {
+		// The leader keeps every reading.
+		in, err := ingest.New(ingest.Config{Dialer: d.dialer, Store: d.store, Leader: o.unit, Clock: clk, Log: log})
+		if err != nil {
+			_ = stopBackground()
+			return err
+		}
+		infraGroup.Go(func() error { return in.Run(infra) })
+	}
 	logConn, err := d.dialer.Dial(ctx, pubsub.Options{ClientID: "logs-" + o.unit})
 	if err != nil {
-		stopInfra()
-		_ = infraGroup.Wait()
+		_ = stopBackground()
 		return fmt.Errorf("connect log sink to the broker: %w", err)
 	}
 	logs.SetPublisher(logConn)
 	if err := d.buildAPIs(ctx, logConn); err != nil {
 		logConn.Close()
-		stopInfra()
-		_ = infraGroup.Wait()
+		_ = stopBackground()
 		return err
 	}
 
@@ -102,13 +119,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { return d.servers[0].srv.Run(gctx, d.servers[0].ln) })
 	d.printBanner()
 	err = g.Wait()
-	logConn.Close()
 	if d.leaderConn != nil {
 		d.leaderConn.Close()
 	}
-	stopInfra()
-	if ierr := infraGroup.Wait(); err == nil {
-		err = ierr
+	bgErr := stopBackground()
+	logConn.Close()
+	if err == nil {
+		err = bgErr
 	}
 	if errors.Is(err, context.Canceled) {
 		err = nil

@@ -103,6 +103,7 @@ func (s *Server) leaderRoutes(g *echo.Group) {
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/experiments/:exp", s.leaderJobSettings)
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/setting/:setting/experiments/:exp", s.leaderJobSettings)
 	s.clusterRoutes(g)
+	s.dataRoutes(g)
 }
 
 func (s *Server) leader() *Leader { return s.cfg.Leader }

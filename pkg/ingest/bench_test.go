@@ -2,9 +2,9 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,16 +17,14 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// BenchmarkIngestThroughBroker measures sustained rows/s from many simulated workers
-// through the real embedded broker (pkg/broker, paho clients over TCP) into the store,
-// and checks that every row arrived exactly once. Each publisher is one worker connection
-// publishing OD readings back to back as od_reading does (QoS as named).
-// Target: ≥ 20,000 rows/s with zero loss.
+// BenchmarkIngestThroughBroker pushes OD readings through the real embedded broker into
+// the store from 16 paho clients (pkg/pubsub, as the workers' jobs publish) back to back,
+// each waiting for its acknowledgement, and checks that every row arrived exactly once.
+// On one 2-core machine the 16 publishing clients take much of the CPU, so this is a floor
+// of the leader's rate; BenchmarkIngestSustained measures the leader itself.
 func BenchmarkIngestThroughBroker(b *testing.B) {
-	for _, pubs := range []int{4, 8, 16, 32} {
-		for _, qos := range []byte{1, 2} {
-			b.Run(fmt.Sprintf("publishers=%d/qos=%d", pubs, qos), func(b *testing.B) { benchIngest(b, pubs, qos) })
-		}
+	for _, qos := range []byte{1, 2} {
+		b.Run(fmt.Sprintf("publishers=16/qos=%d", qos), func(b *testing.B) { benchIngest(b, 16, qos) })
 	}
 }
 
@@ -114,17 +112,15 @@ func benchIngest(b *testing.B, publishers int, qos byte) {
 // publish. Target: ≥ 20,000 rows/s with zero loss.
 func BenchmarkIngestSustained(b *testing.B) {
 	for _, rate := range []int{10000, 20000, 30000} {
-		for _, qos := range []byte{0, 1} {
-			b.Run(fmt.Sprintf("offered=%d/subqos=%d", rate, qos), func(b *testing.B) {
-				for b.Loop() {
-					sustained(b, 64, rate, 5*time.Second, qos)
-				}
-			})
-		}
+		b.Run(fmt.Sprintf("workers=64/offered=%d", rate), func(b *testing.B) {
+			for b.Loop() {
+				sustained(b, 64, rate, 5*time.Second)
+			}
+		})
 	}
 }
 
-func sustained(b *testing.B, publishers, rate int, d time.Duration, qos byte) {
+func sustained(b *testing.B, publishers, rate int, d time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	brk, err := broker.Listen(broker.Config{TCPAddr: "127.0.0.1:0", Username: "u", Password: "p"}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -135,12 +131,12 @@ func sustained(b *testing.B, publishers, rate int, d time.Duration, qos byte) {
 	go func() { brokerDone <- brk.Run(ctx) }()
 	defer func() { cancel(); <-brokerDone }()
 	dialer := pubsub.NewDialer(brk.TCPAddr(), "u", "p", nil)
-	db, err := store.Open(filepath.Join(b.TempDir(), "ingest.db"), store.Options{NoSync: os.Getenv("NOSYNC") != ""})
+	db, err := store.Open(filepath.Join(b.TempDir(), "ingest.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	in, err := ingest.New(ingest.Config{Dialer: dialer, Store: db, Leader: "leader", QoS: qos})
+	in, err := ingest.New(ingest.Config{Dialer: dialer, Store: db, Leader: "leader"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -222,7 +222,7 @@ func (in *Ingester) announce(state string) {
 	if c == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Publish(ctx, StateTopic(in.cfg.Leader), []byte(state), pubsub.ExactlyOnce, true); err != nil {
 		in.log.Warn("publish $state", "state", state, "err", err)

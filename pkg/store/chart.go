@@ -54,7 +54,7 @@ func (db *DB) Chart(q ChartQuery) ([]Series, error) {
 	var out []Series
 	err := db.view(func(tx *bolt.Tx) error {
 		for _, s := range seriesOf(tx, q.Experiment, q.Table, units) {
-			pts, err := chartSeries(s, s.bucket(tx), lo, hi, q.TargetPoints)
+			pts, err := chartSeries(tx, s, lo, hi, q.TargetPoints)
 			if err != nil {
 				return err
 			}
@@ -75,11 +75,12 @@ func (db *DB) Chart(q ChartQuery) ([]Series, error) {
 	return out, nil
 }
 
-func chartSeries(s series, b *bolt.Bucket, lo, hi int64, target int) ([]Point, error) {
+func chartSeries(tx *bolt.Tx, s series, lo, hi int64, target int) ([]Point, error) {
+	b := s.bucket(tx)
 	if b == nil || lo > hi || lo < 0 {
 		return nil, nil
 	}
-	n := countKeys(b, time.UnixMicro(lo), time.UnixMicro(hi))
+	n := countKeys(tx, b, time.UnixMicro(lo), time.UnixMicro(hi))
 	if n == 0 {
 		return nil, nil
 	}
@@ -104,8 +105,8 @@ func chartSeries(s series, b *bolt.Bucket, lo, hi int64, target int) ([]Point, e
 	}
 	firstK, _ := c.Seek(timeKey(time.UnixMicro(lo)))
 	first := keyMicros(firstK)
-	lastK, lastV := c.Seek(timeKey(time.UnixMicro(hi + 1)))
-	if lastK == nil {
+	var lastK, lastV []byte
+	if k, _ := c.Seek(timeKey(time.UnixMicro(hi + 1))); k == nil {
 		lastK, lastV = c.Last()
 	} else {
 		lastK, lastV = c.Prev()

@@ -29,10 +29,6 @@ func timeKey(t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, timeKeyLen+2), uint64(t.UnixMicro()))
 }
 
-func suffixedKey(base []byte, n int) []byte {
-	return binary.BigEndian.AppendUint16(append(make([]byte, 0, timeKeyLen+2), base[:timeKeyLen]...), uint16(n))
-}
-
 func keyMicros(k []byte) int64 { return int64(binary.BigEndian.Uint64(k[:timeKeyLen])) }
 
 func keyTime(k []byte) time.Time { return time.UnixMicro(keyMicros(k)).UTC() }

@@ -27,6 +27,10 @@ type Query struct {
 	ByUnit bool
 }
 
+// releaseEvery is how many rows a Rows reads between two releaseMapped calls: small
+// queries never pay for one, and a long scan keeps its resident set to a few MB.
+const releaseEvery = 1 << 17
+
 // readChunk is how many rows Rows buffers in total per refill round: each refill is its
 // own short read transaction, so a long export never holds one open (a long read
 // transaction stops bbolt from growing the file under the ingester).
@@ -47,7 +51,8 @@ type Rows struct {
 	err    error
 	row    Row
 	start  bool
-	width  int // series in the current group
+	width  int   // series in the current group
+	unread int64 // rows read since the last releaseMapped
 }
 
 // source is one series being read in chunks.
@@ -80,7 +85,7 @@ func (it *Rows) Next() bool {
 		if it.cur != nil {
 			// the row just returned is consumed; put its source back if it has more
 			it.cur.pos++
-			if ok, err := it.cur.ready(it.db, it.chunk()); err != nil {
+			if ok, err := it.cur.ready(it, it.chunk()); err != nil {
 				it.err = err
 				return false
 			} else if ok {
@@ -98,7 +103,7 @@ func (it *Rows) Next() bool {
 		}
 		it.width = len(it.groups[it.gi])
 		for _, s := range it.groups[it.gi] {
-			ok, err := s.ready(it.db, it.chunk())
+			ok, err := s.ready(it, it.chunk())
 			if err != nil {
 				it.err = err
 				return false
@@ -162,7 +167,7 @@ func (it *Rows) plan() error {
 
 // ready makes sure the source has a row at pos, reading the next chunk if needed; false
 // when the series is exhausted.
-func (s *source) ready(db *DB, chunk int) (bool, error) {
+func (s *source) ready(it *Rows, chunk int) (bool, error) {
 	if s.pos < len(s.rows) {
 		return true, nil
 	}
@@ -170,7 +175,13 @@ func (s *source) ready(db *DB, chunk int) (bool, error) {
 		return false, nil
 	}
 	s.rows, s.micros, s.pos = s.rows[:0], s.micros[:0], 0
-	err := db.view(func(tx *bolt.Tx) error {
+	err := it.db.view(func(tx *bolt.Tx) error {
+		defer func() {
+			if it.unread += int64(len(s.rows)); it.unread >= releaseEvery {
+				releaseMapped(tx)
+				it.unread = 0
+			}
+		}()
 		b := s.s.bucket(tx)
 		if b == nil {
 			s.done = true
@@ -252,7 +263,7 @@ func (db *DB) Count(q Query) (int64, error) {
 		}
 		for _, exp := range exps {
 			for _, s := range seriesOf(tx, exp, q.Table, q.Units) {
-				n += countKeys(s.bucket(tx), q.From, q.To)
+				n += countKeys(tx, s.bucket(tx), q.From, q.To)
 			}
 		}
 		return nil
@@ -263,8 +274,9 @@ func (db *DB) Count(q Query) (int64, error) {
 	return n, nil
 }
 
-// countKeys counts the rows of b with from ≤ time ≤ to (zero: open).
-func countKeys(b *bolt.Bucket, from, to time.Time) int64 {
+// countKeys counts the rows of b with from ≤ time ≤ to (zero: open). A count walks every
+// leaf page of the range, so a long one lets go of the pages as it goes (releaseMapped).
+func countKeys(tx *bolt.Tx, b *bolt.Bucket, from, to time.Time) int64 {
 	if b == nil {
 		return 0
 	}
@@ -284,7 +296,9 @@ func countKeys(b *bolt.Bucket, from, to time.Time) int64 {
 		if limit >= 0 && int64(binary.BigEndian.Uint64(k)) > limit {
 			break
 		}
-		n++
+		if n++; n%releaseEvery == 0 {
+			releaseMapped(tx)
+		}
 	}
 	return n
 }

@@ -1,0 +1,33 @@
+// Package outbox keeps a worker's data messages on disk until the leader has stored
+// them: the zero-loss half of issue 4 that the reference lacks (its workers lose every
+// reading published while the leader or the network is away).
+//
+// The Outbox wraps the unit's MQTT connections (Dialer, Wrap). A data message (one the
+// leader's streamer stores: ingest.Stored) is still published live, for the dashboard
+// and the unit's other jobs, and is also written to a bounded on-disk spool (its own
+// bbolt file, store.Outbox) whenever the leader may not have stored it:
+//
+//   - the link is down: a publish failed or timed out, or the probe (a QoS 1 publish
+//     every second on the Outbox's own connection) did;
+//   - the streamer is not ready (its retained $state, ingest.StateTopic, says anything
+//     but ready, or has not been seen since the link came back);
+//   - it was delivered within Grace before either was noticed: a message the broker
+//     acknowledged may still have died with it.
+//
+// When the link is up and the streamer ready, Run replays the spool oldest first, in
+// batches on ingest.ReplayTopic; a batch leaves the spool only when the streamer
+// acknowledges it after committing its rows. Whatever is sent twice is dropped by the
+// store (store.Insert), so each row is stored once.
+//
+// Invariants:
+//   - A message whose payload carries no time (bioreactor variables, latest_event,
+//     pwms/dc, profile names) maps to a different row at each delivery, so it is sent
+//     at most once more: spooled only when it certainly did not reach the broker, never
+//     kept for Grace. Its replay carries its publication time, which the streamer uses.
+//   - The spool holds at most MaxEntries; beyond it the oldest are dropped, counted and
+//     logged. It survives restarts: Run replays what an earlier run left.
+//   - Retained $state and settings pass through untouched; a data setting published
+//     while the link is down (od_reading's od1, say) is replayed for the store but not
+//     retained again: the job's next publication refreshes the retained value.
+//   - Publish returns an error only when the spool cannot be written.
+package outbox

@@ -1,0 +1,474 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/ingest"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/store"
+)
+
+// Spool is the on-disk queue; *store.Outbox implements it.
+type Spool interface {
+	Append(entries []store.OutboxEntry, limit int) (dropped int, err error)
+	Oldest(n int) ([]store.OutboxEntry, error)
+	Delete(ids []uint64) error
+	Len() (int, error)
+}
+
+// Config configures an Outbox. Dialer, Spool, Unit and Leader are required.
+type Config struct {
+	// Dialer reaches the leader's broker; the Outbox dials its own connection with it and
+	// wraps the connections others dial through Dialer().
+	Dialer pubsub.Dialer
+	Spool  Spool
+	Unit   string // this unit: its replays go to ingest.ReplayTopic(Unit)
+	Leader string // the leader's unit name, whose streamer's $state opens the gate
+	Clock  clock.Clock
+	Log    *slog.Logger
+	// Keep selects the data messages (default ingest.Stored); Resend, those of them whose
+	// copies the leader recognises, which may therefore be sent twice (default
+	// ingest.Timestamped).
+	Keep, Resend func(topic string) bool
+	// MaxEntries bounds the spool; beyond it the oldest entries are dropped (default
+	// 500,000: days of a unit's data, some 50 MB).
+	MaxEntries int
+	// Grace is how long a delivered message stays ready to be sent again, should the link
+	// turn out to have been dead (default 30 s: more than the probe's detection time).
+	Grace time.Duration
+	// Batch is the most messages per replay (default 500).
+	Batch int
+	// Probe is the interval of the link check (default 1 s); Timeout bounds one publish
+	// before the link counts as down (default 2 s); AckTimeout, the wait for the
+	// streamer's acknowledgement of a replay (default 10 s).
+	Probe, Timeout, AckTimeout time.Duration
+}
+
+func (c *Config) defaults() error {
+	switch {
+	case c.Dialer == nil || c.Spool == nil:
+		return errors.New("outbox: Dialer and Spool are required")
+	case c.Unit == "" || c.Leader == "":
+		return errors.New("outbox: Unit and Leader are required")
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Keep == nil {
+		c.Keep = ingest.Stored
+	}
+	if c.Resend == nil {
+		c.Resend = ingest.Timestamped
+	}
+	if c.MaxEntries <= 0 {
+		c.MaxEntries = 500_000
+	}
+	if c.Grace <= 0 {
+		c.Grace = 30 * time.Second
+	}
+	if c.Batch <= 0 {
+		c.Batch = 500
+	}
+	if c.Probe <= 0 {
+		c.Probe = time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 10 * time.Second
+	}
+	return nil
+}
+
+// Outbox keeps a unit's data messages until the leader has stored them. See doc.go.
+type Outbox struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	linkUp bool   // the last publish or probe reached the broker
+	ready  bool   // the streamer's $state said ready since the link came up
+	ring   []sent // delivered while the gate was open, within Grace
+	wake   chan struct{}
+	acks   chan ingest.Ack
+	batch  atomic.Uint64
+	client pubsub.Client
+
+	spooled, resent, replayed, dropped, failed atomic.Int64
+}
+
+// sent is a delivered message kept for Grace.
+type sent struct {
+	topic   string
+	payload []byte
+	at      time.Time
+}
+
+// Stats are an Outbox's counters since it started.
+type Stats struct {
+	Spooled  int64 // messages written to the spool (the leader could not store them then)
+	Resent   int64 // of them, delivered ones queued again when the link turned out dead
+	Replayed int64 // messages the leader acknowledged from replays
+	Dropped  int64 // messages lost to the spool's bound
+	Failed   int64 // messages neither delivered nor spooled (the disk failed)
+	Pending  int   // messages in the spool now
+	LinkUp   bool
+	Ready    bool
+}
+
+// New checks cfg and builds an Outbox; Run starts it. Until Run has seen the streamer say
+// ready, every data message is also spooled.
+func New(cfg Config) (*Outbox, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	return &Outbox{cfg: cfg, log: cfg.Log.With("outbox", cfg.Unit), linkUp: true,
+		wake: make(chan struct{}, 1), acks: make(chan ingest.Ack, 16)}, nil
+}
+
+// Dialer wraps cfg.Dialer: every connection it dials passes its data messages through
+// the Outbox. Give it to the supervisor (and dial the log sink with it).
+func (o *Outbox) Dialer() pubsub.Dialer { return dialer{o} }
+
+type dialer struct{ o *Outbox }
+
+func (d dialer) Dial(ctx context.Context, opts pubsub.Options) (pubsub.Client, error) {
+	c, err := d.o.cfg.Dialer.Dial(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d.o.Wrap(c), nil
+}
+
+// Wrap returns c with its data messages passing through the Outbox.
+func (o *Outbox) Wrap(c pubsub.Client) pubsub.Client { return &client{Client: c, o: o} }
+
+// client is a wrapped connection: Publish is the Outbox's, the rest is c's.
+type client struct {
+	pubsub.Client
+	o *Outbox
+}
+
+// Publish sends a data message live when the link is up (other jobs and the dashboard
+// read it there) and keeps it in the spool when the leader may not have stored it: the
+// link is down or the publish failed, or, for a message whose second copy the leader
+// recognises (Resend), the streamer is not known to be ready. Only a spool failure is an
+// error: a spooled message is delivered later. Other messages pass through unchanged.
+func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
+	o := c.o
+	if !o.cfg.Keep(topic) || len(payload) == 0 {
+		return c.Client.Publish(ctx, topic, payload, qos, retain)
+	}
+	at := o.cfg.Clock.Now()
+	o.mu.Lock()
+	up, ready := o.linkUp, o.ready
+	o.mu.Unlock()
+	if up {
+		pctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+		err := c.Client.Publish(pctx, topic, payload, qos, retain)
+		cancel()
+		switch {
+		case err != nil:
+			o.log.Debug("publish failed, spooling", "topic", topic, "err", err)
+			o.linkDown()
+		case ready:
+			o.remember(topic, payload, at)
+			return nil
+		case !o.cfg.Resend(topic):
+			// Delivered, and a second copy would be a second row: at most once.
+			return nil
+		}
+	}
+	return o.spool([]store.OutboxEntry{{Topic: topic, Payload: payload, At: at}})
+}
+
+// remember keeps a delivered message for Grace, if a second copy of it would be
+// recognised.
+func (o *Outbox) remember(topic string, payload []byte, at time.Time) {
+	if !o.cfg.Resend(topic) {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pruneLocked(at)
+	o.ring = append(o.ring, sent{topic, append([]byte(nil), payload...), at})
+}
+
+func (o *Outbox) pruneLocked(now time.Time) {
+	i := 0
+	for i < len(o.ring) && now.Sub(o.ring[i].at) > o.cfg.Grace {
+		i++
+	}
+	o.ring = o.ring[i:]
+}
+
+// closeGate marks the leader unreachable (link) or not storing (streamer), and spools
+// what was delivered within Grace: it may have been lost on the way.
+func (o *Outbox) closeGate(link bool) {
+	o.mu.Lock()
+	if link {
+		o.linkUp = false
+	}
+	o.ready = false
+	o.pruneLocked(o.cfg.Clock.Now())
+	ring := o.ring
+	o.ring = nil
+	o.mu.Unlock()
+	if len(ring) == 0 {
+		return
+	}
+	entries := make([]store.OutboxEntry, len(ring))
+	for i, s := range ring {
+		entries[i] = store.OutboxEntry{Topic: s.topic, Payload: s.payload, At: s.at}
+	}
+	if err := o.spool(entries); err == nil {
+		o.resent.Add(int64(len(entries)))
+	}
+}
+
+func (o *Outbox) linkDown() {
+	o.mu.Lock()
+	was := o.linkUp
+	o.mu.Unlock()
+	if was {
+		o.log.Warn("leader unreachable: keeping data messages on disk")
+	}
+	o.closeGate(true)
+}
+
+func (o *Outbox) spool(entries []store.OutboxEntry) error {
+	dropped, err := o.cfg.Spool.Append(entries, o.cfg.MaxEntries)
+	if err != nil {
+		o.failed.Add(int64(len(entries)))
+		return fmt.Errorf("outbox: %w", err)
+	}
+	o.spooled.Add(int64(len(entries)))
+	if dropped > 0 {
+		o.dropped.Add(int64(dropped))
+		o.log.Warn("outbox full: oldest messages dropped", "n", dropped, "max", o.cfg.MaxEntries)
+	}
+	return nil
+}
+
+// Stats returns the counters.
+func (o *Outbox) Stats() Stats {
+	n, _ := o.cfg.Spool.Len()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return Stats{Spooled: o.spooled.Load(), Resent: o.resent.Load(), Replayed: o.replayed.Load(),
+		Dropped: o.dropped.Load(), Failed: o.failed.Load(), Pending: n, LinkUp: o.linkUp, Ready: o.ready}
+}
+
+// Run connects, follows the streamer's $state, checks the link every Probe and replays
+// the spool whenever the leader is reachable and storing. It returns nil when ctx ends;
+// the spool keeps what is left for the next start.
+func (o *Outbox) Run(ctx context.Context) error {
+	c, err := o.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "outbox-" + o.cfg.Unit,
+		OnReconnect: func() { o.linkRestored() }})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("outbox: connect: %w", err)
+	}
+	defer c.Close()
+	o.mu.Lock()
+	o.client = c
+	o.mu.Unlock()
+	err = o.follow(ctx)
+	if err == nil {
+		if err = c.Subscribe(ctx, ingest.AckTopic(o.cfg.Unit), pubsub.AtLeastOnce, o.onAck); err != nil {
+			err = fmt.Errorf("outbox: subscribe acks: %w", err)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	// Network pacing is wall time, whatever the experiment's clock does.
+	tick := time.NewTicker(o.cfg.Probe)
+	defer tick.Stop()
+	for {
+		if err := o.drain(ctx); err != nil {
+			return nil // ctx ended
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-o.wake:
+		case <-tick.C:
+			o.probe(ctx)
+		}
+	}
+}
+
+// follow (re)subscribes to the streamer's $state: a new SUBSCRIBE makes the broker send
+// the retained value again, which is how a restored link learns whether it is ready.
+func (o *Outbox) follow(ctx context.Context) error {
+	if err := o.client.Subscribe(ctx, ingest.StateTopic(o.cfg.Leader), pubsub.AtLeastOnce, o.onState); err != nil {
+		return fmt.Errorf("outbox: subscribe %s: %w", ingest.StateTopic(o.cfg.Leader), err)
+	}
+	return nil
+}
+
+func (o *Outbox) onState(m pubsub.Message) {
+	if string(m.Payload) != "ready" {
+		o.mu.Lock()
+		was := o.ready
+		o.mu.Unlock()
+		if was {
+			o.log.Warn("leader's streamer not ready: keeping data messages on disk", "state", string(m.Payload))
+		}
+		o.closeGate(false)
+		return
+	}
+	o.mu.Lock()
+	changed := !o.ready && o.linkUp
+	o.ready = o.linkUp
+	o.mu.Unlock()
+	if changed {
+		o.log.Info("leader's streamer ready")
+		o.poke()
+	}
+}
+
+func (o *Outbox) onAck(m pubsub.Message) {
+	var a ingest.Ack
+	if err := json.Unmarshal(m.Payload, &a); err != nil {
+		o.log.Debug("malformed outbox ack", "err", err)
+		return
+	}
+	select {
+	case o.acks <- a:
+	default:
+	}
+}
+
+func (o *Outbox) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// probe checks the link with a QoS 1 publish on the Outbox's own connection: it detects
+// a dead link when no job happens to publish, and a restored one.
+func (o *Outbox) probe(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	err := o.client.Publish(pctx, contract.Topic(o.cfg.Unit, contract.UniversalExp, "outbox", "probe"), []byte("1"), pubsub.AtLeastOnce, false)
+	o.mu.Lock()
+	up := o.linkUp
+	o.mu.Unlock()
+	switch {
+	case err != nil && up && ctx.Err() == nil:
+		o.linkDown()
+	case err == nil && !up:
+		o.linkRestored()
+	}
+}
+
+// linkRestored reopens the link half of the gate and asks for the streamer's state anew.
+func (o *Outbox) linkRestored() {
+	o.mu.Lock()
+	was := o.linkUp
+	o.linkUp = true
+	c := o.client
+	o.mu.Unlock()
+	if !was {
+		o.log.Info("leader reachable again")
+	}
+	if c != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
+			defer cancel()
+			if err := o.follow(ctx); err != nil {
+				o.log.Debug("resubscribe to the streamer's state", "err", err)
+			}
+		}()
+	}
+}
+
+// drain replays the spool, oldest first, while the gate is open. A batch leaves the spool
+// only on its acknowledgement; an unacknowledged batch is sent again (the store drops
+// what it already has). It returns an error only when ctx ends.
+func (o *Outbox) drain(ctx context.Context) error {
+	for {
+		o.mu.Lock()
+		open := o.linkUp && o.ready
+		o.mu.Unlock()
+		if !open {
+			return nil
+		}
+		entries, err := o.cfg.Spool.Oldest(o.cfg.Batch)
+		if err != nil {
+			o.log.Error("read outbox", "err", err)
+			return nil
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		id := o.batch.Add(1)
+		r := ingest.Replay{Batch: id, Messages: make([]ingest.ReplayMessage, len(entries))}
+		ids := make([]uint64, len(entries))
+		for i, e := range entries {
+			r.Messages[i] = ingest.ReplayMessage{Topic: e.Topic, Payload: e.Payload, PublishedAt: contract.Timestamp(e.At)}
+			ids[i] = e.ID
+		}
+		pctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+		err = o.client.Publish(pctx, ingest.ReplayTopic(o.cfg.Unit), contract.Marshal(r), pubsub.AtLeastOnce, false)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			o.log.Debug("replay not sent", "err", err)
+			o.linkDown()
+			return nil
+		}
+		if !o.awaitAck(ctx, id) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			o.log.Debug("replay not acknowledged; will send it again", "batch", id)
+			return nil
+		}
+		if err := o.cfg.Spool.Delete(ids); err != nil {
+			o.log.Error("delete replayed messages from the outbox", "err", err)
+			return nil
+		}
+		o.replayed.Add(int64(len(ids)))
+	}
+}
+
+func (o *Outbox) awaitAck(ctx context.Context, id uint64) bool {
+	timeout := time.NewTimer(o.cfg.AckTimeout)
+	defer timeout.Stop()
+	for {
+		select {
+		case a := <-o.acks:
+			if a.Batch == id {
+				return true
+			}
+		case <-timeout.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
