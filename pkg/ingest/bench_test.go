@@ -111,7 +111,9 @@ func benchIngest(b *testing.B, publishers int, qos byte) {
 // rows/s is the stored rate over the run, lag the time the last row took after the last
 // publish. Target: ≥ 20,000 rows/s with zero loss.
 func BenchmarkIngestSustained(b *testing.B) {
-	for _, rate := range []int{10000, 20000, 30000} {
+	// Around 25,000-30,000 rows/s this machine reaches the broker's limit: mochi drops
+	// messages for a subscriber more than MaximumInflight (1000) behind (see docs/storage.md).
+	for _, rate := range []int{10000, 20000} {
 		b.Run(fmt.Sprintf("workers=64/offered=%d", rate), func(b *testing.B) {
 			for b.Loop() {
 				sustained(b, 64, rate, 5*time.Second)

@@ -390,7 +390,7 @@ func (a *automationBase) wait(ctx context.Context, d time.Duration) error {
 	done := make(chan error, 1)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { done <- a.rt.Clock().Sleep(wctx, d) }()
+	a.rt.Go(func() { done <- a.rt.Clock().Sleep(wctx, d) })
 	for {
 		select {
 		case err := <-done:

@@ -208,7 +208,7 @@ func waitInput[T any](ctx context.Context, a *automationBase, get func() latestV
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	timeout := make(chan error, 1)
-	go func() { timeout <- a.rt.Clock().Sleep(wctx, firstValueWait) }()
+	a.rt.Go(func() { timeout <- a.rt.Clock().Sleep(wctx, firstValueWait) })
 	for {
 		if v := get(); v.Have {
 			return v, nil

@@ -108,7 +108,7 @@ func (l *LEDAutomation) schedule(d time.Duration) {
 	l.cancelPhase()
 	ctx, cancel := context.WithCancel(l.ctx)
 	l.phaseStop = cancel
-	go func() {
+	l.rt.Go(func() {
 		if l.rt.Clock().Sleep(ctx, d) != nil {
 			return
 		}
@@ -116,7 +116,7 @@ func (l *LEDAutomation) schedule(d time.Duration) {
 		case l.phase <- l.rt.Clock().Now():
 		case <-ctx.Done():
 		}
-	}()
+	})
 }
 
 // cancelPhase disarms the phase timer and drops a tick not yet read.

@@ -71,9 +71,9 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	}
 	rt.Log().Log(ctx, logging.LevelNotice, rt.Unit()+" is online and ready.")
 	m.requestBlink(-1)
-	go m.blinker(ctx)
+	rt.Go(func() { m.blinker(ctx) })
 	if m.board.Button != nil {
-		go m.watchButton(ctx)
+		rt.Go(func() { m.watchButton(ctx) })
 	}
 	period := m.checkEvery
 	if period == 0 {

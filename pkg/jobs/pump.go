@@ -168,7 +168,7 @@ type eventSink struct {
 func newEventSink(rt *supervisor.Runtime) *eventSink {
 	s := &eventSink{rt: rt, topic: contract.DosingEventsTopic(rt.Unit(), rt.Experiment()),
 		ch: make(chan contract.DosingEvent, 64), done: make(chan struct{})}
-	go s.loop()
+	rt.Go(s.loop)
 	return s
 }
 

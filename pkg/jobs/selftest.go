@@ -188,11 +188,11 @@ func (s *SelfTest) Run(ctx context.Context, rt *supervisor.Runtime) error {
 func (s *SelfTest) runOne(ctx context.Context, c selfCheck) error {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
+	s.rt.Go(func() {
 		if s.rt.Clock().Sleep(cctx, s.timeout) == nil {
 			cancel()
 		}
-	}()
+	})
 	err := c.run(cctx)
 	if s.motor != nil {
 		if rerr := s.motor.release(); rerr != nil {

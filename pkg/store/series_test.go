@@ -295,6 +295,42 @@ func TestRowsReadsInChunks(t *testing.T) {
 	}
 }
 
+func TestRowsMergesManySeriesAcrossChunks(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	const perUnit = 20000 // several refills per series
+	var rows []store.Row
+	for i := range perUnit {
+		for u, unit := range []string{"pio03", "pio01", "pio02"} {
+			rows = append(rows, store.Row{Table: store.GrowthRates, Experiment: "e", Unit: unit,
+				Time: t0.Add(time.Duration(3*i+u) * time.Millisecond), Value: float64(3*i + u)})
+		}
+	}
+	mustInsert(t, db, rows)
+	for _, byUnit := range []bool{false, true} {
+		it := db.Rows(store.Query{Table: store.GrowthRates, ByUnit: byUnit})
+		n, lastUnit := 0, ""
+		var last time.Time
+		for it.Next() {
+			r := it.Row()
+			if byUnit && r.Unit != lastUnit {
+				if r.Unit < lastUnit {
+					t.Fatalf("byUnit: %s after %s", r.Unit, lastUnit)
+				}
+				lastUnit, last = r.Unit, time.Time{}
+			}
+			if r.Time.Before(last) {
+				t.Fatalf("byUnit=%t: row %d at %s after %s", byUnit, n, r.Time, last)
+			}
+			last = r.Time
+			n++
+		}
+		if it.Err() != nil || n != 3*perUnit {
+			t.Errorf("byUnit=%t: %d rows, err %v; want %d", byUnit, n, it.Err(), 3*perUnit)
+		}
+	}
+}
+
 func TestChart(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)

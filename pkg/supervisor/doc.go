@@ -12,5 +12,6 @@
 //   - $state follows the transition table in state.go, and `disconnected` is terminal;
 //   - when a job ends, however it ends (return, error, panic), every PWM output it claimed is set
 //     to 0 before `disconnected` is published, then its non-persistent settings are cleared;
-//   - only the supervisor starts job goroutines and writes the registry.
+//   - only the supervisor starts job goroutines and writes the registry; a job's helper
+//     goroutines start with Runtime.Go, whose panics end that job only.
 package supervisor

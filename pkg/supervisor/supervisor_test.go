@@ -298,3 +298,48 @@ func TestSettingValidation(t *testing.T) {
 		}
 	}
 }
+
+// goPanicJob panics on a helper goroutine started with rt.Go.
+type goPanicJob struct{}
+
+func (goPanicJob) Run(ctx context.Context, rt *Runtime) error {
+	pwm, err := rt.PWM("1")
+	if err != nil {
+		return err
+	}
+	if err := pwm.SetDutyCycle(70); err != nil {
+		return err
+	}
+	if err := rt.Ready(ctx); err != nil {
+		return err
+	}
+	rt.Go(func() {
+		_ = rt.Clock().Sleep(ctx, time.Second)
+		panic("helper bug")
+	})
+	return rt.Serve(ctx)
+}
+
+func TestPanicOnJobGoroutineStopsOnlyThatJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Spec{Name: "add_media", New: func(Options) (Job, error) { return goPanicJob{}, nil }},
+			Spec{Name: "monitor", New: func(Options) (Job, error) { return &noPWMJob{}, nil }})
+		defer r.shutdown()
+		for _, j := range []string{"add_media", "monitor"} {
+			if err := r.start(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := r.retained("add_media", "$state"); got != "disconnected" {
+			t.Fatalf("state %q after a helper panic", got)
+		}
+		if r.pwm.get() != 0 {
+			t.Fatalf("pump left at %v", r.pwm.get())
+		}
+		if got := r.retained("monitor", "$state"); got != "ready" {
+			t.Fatalf("other job disturbed: %q", got)
+		}
+	})
+}
