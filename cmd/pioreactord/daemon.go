@@ -77,6 +77,8 @@ func (d *daemon) open(ctx context.Context) error {
 	if o.sim && o.role != "leader" && o.role != "both" {
 		own.simSeed = seedFor(o.unit)
 	}
+	own.outbox = !o.leader() // the leader's own unit stores its data in-process
+	deps.outbox = true       // simulated workers beside the leader spool like real ones
 	self, err := openUnit(o.unit, own)
 	if err != nil {
 		return err
@@ -152,7 +154,7 @@ func (d *daemon) closeAll() {
 		_ = s.ln.Close() // already closed when its server ran
 	}
 	for _, u := range d.units {
-		if err := u.db.Close(); err != nil {
+		if err := u.close(); err != nil {
 			d.log.Warn("close unit store", "unit", u.name, "err", err)
 		}
 	}

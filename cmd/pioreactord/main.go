@@ -82,6 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.Join(err, brokerGroup.Wait())
 	}
 	infraGroup.Go(func() error { return logs.Run(infra) })
+	for _, u := range d.units {
+		if u.box != nil {
+			infraGroup.Go(func() error { return u.box.Run(infra) })
+		}
+	}
 	if d.store != nil {
 		// The leader keeps every reading.
 		in, err := ingest.New(ingest.Config{Dialer: d.dialer, Store: d.store, Leader: o.unit, Clock: clk, Log: log})

@@ -16,6 +16,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/jobs"
+	"github.com/pioreactor/pioreactord/pkg/outbox"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -27,6 +28,10 @@ type unit struct {
 	db     *store.DB
 	sup    *supervisor.Supervisor
 	dosing *jobs.Dosing // calibrations and the bioreactor book, shared with the API
+	// box keeps what a worker could not deliver to the leader and replays it (nil on the
+	// leader's own unit, which stores its data in-process); boxDB is its spool file.
+	box   *outbox.Outbox
+	boxDB *store.DB
 }
 
 type unitDeps struct {
@@ -37,6 +42,7 @@ type unitDeps struct {
 	log     *slog.Logger
 	conf    *config.Config
 	simSeed int64 // >0: a simulated bioreactor seeded with it; 0: no hardware
+	outbox  bool  // spool undelivered data for replay (worker units)
 }
 
 func openUnit(name string, d unitDeps) (*unit, error) {
@@ -72,13 +78,38 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			return nil, err
 		}
 	}
-	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: table, Dialer: d.dialer,
+	u := &unit{name: name, db: db, dosing: dosing}
+	dialer := d.dialer
+	if d.outbox {
+		// Durable, unlike the registry: the spool must survive a worker restart.
+		if u.boxDB, err = store.Open(filepath.Join(d.dataDir, name, "outbox.db"), store.Options{Clock: d.clock}); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		u.box, err = outbox.New(outbox.Config{Dialer: d.dialer, Spool: u.boxDB.Outbox(), Unit: name, Leader: d.leader, Clock: d.clock, Log: d.log})
+		if err != nil {
+			u.close()
+			return nil, err
+		}
+		dialer = u.box.Dialer()
+	}
+	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: table, Dialer: dialer,
 		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf, Autostart: autostart})
 	if err != nil {
-		_ = db.Close()
+		u.close()
 		return nil, err
 	}
-	return &unit{name: name, db: db, sup: sup, dosing: dosing}, nil
+	u.sup = sup
+	return u, nil
+}
+
+// close closes the unit's stores; the spool last, after everything that could write to it.
+func (u *unit) close() error {
+	err := u.db.Close()
+	if u.boxDB != nil {
+		err = errors.Join(err, u.boxDB.Close())
+	}
+	return err
 }
 
 // unitAPI presents a supervisor to the HTTP API, translating its errors into the API's.

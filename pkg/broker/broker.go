@@ -83,8 +83,10 @@ func Listen(cfg Config, log *slog.Logger) (*Broker, error) {
 // capabilities are mochi's defaults with the changes the contract needs.
 func capabilities() *mqtt.Capabilities {
 	c := mqtt.NewDefaultServerCapabilities()
-	// Spec §1: in-flight limit 1000 per client.
-	c.MaximumInflight = 1000
+	// The reference's Mosquitto allows 1000 in-flight messages per client (spec §1); mochi
+	// silently drops messages for a subscriber that falls further behind, which lost rows
+	// for the leader's ingester above ~20,000 rows/s. The protocol maximum removes that cliff.
+	c.MaximumInflight = 65535
 	// mochi's default (24 h) silently deletes retained messages a day after they were
 	// published, which would erase a long-running job's retained $state. 0 = never.
 	c.MaximumMessageExpiryInterval = 0
