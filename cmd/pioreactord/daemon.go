@@ -51,7 +51,14 @@ func (d *daemon) open(ctx context.Context) error {
 		return err
 	}
 	if o.leader() {
-		if d.store, err = store.Open(filepath.Join(o.dataDir, "pioreactor.db"), store.Options{Clock: d.clock}); err != nil {
+		dbPath := filepath.Join(o.dataDir, "pioreactor.db")
+		if o.restore != "" {
+			if err := store.Restore(o.restore, dbPath); err != nil {
+				return err
+			}
+			d.log.Info("store restored", "from", o.restore, "to", dbPath)
+		}
+		if d.store, err = store.Open(dbPath, store.Options{Clock: d.clock}); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,7 @@ type options struct {
 	mqttAddr   string
 	wsAddr     string
 	speed      float64
+	restore    string // a backup of the leader's store to restore before starting
 }
 
 func (o options) leader() bool { return o.role == "leader" || o.role == "both" }
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.httpAddr, "http", "", "HTTP API address (default 127.0.0.1:4999 with --sim, :80 otherwise)")
 	fs.StringVar(&o.mqttAddr, "mqtt", "", "MQTT broker address of a leader (default 127.0.0.1:1883 with --sim, :1883 otherwise)")
 	fs.StringVar(&o.wsAddr, "ws", "", "MQTT-over-WebSocket address of a leader (default 127.0.0.1:9001 with --sim, :9001 otherwise)")
+	fs.StringVar(&o.restore, "restore", "", "restore the leader's store from this backup file (POST /api/backup makes one), then start")
 	fs.Float64Var(&o.speed, "speed", 1, "simulated clock speed (1 = real time; 3600 = an hour a second)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -93,6 +95,8 @@ func (o *options) fillDefaults() error {
 		return errors.New("the hardware layer for a real HAT is not implemented yet: run with --sim, or --role leader")
 	case o.demo && !(o.sim && o.role == "both"):
 		return errors.New("--demo needs --sim with the leader and its simulated workers (role both)")
+	case o.restore != "" && !o.leader():
+		return errors.New("--restore is for the leader's store")
 	case !(o.speed > 0):
 		return errors.New("--speed must be positive")
 	case o.speed != 1 && !o.sim:
