@@ -354,3 +354,25 @@ func setINIKey(text, section, key, value string) string {
 	lines = slices.Insert(lines, end+1, key+"="+value)
 	return strings.Join(lines, nl)
 }
+
+// backupDatabase is `pio backup_database`: the leader copies its store while it runs
+// (POST /api/backup) to <store>.backup; `pioreactord --restore FILE` brings it back.
+func (a *app) backupDatabase(ctx context.Context, args []string) error {
+	c := a.command("backup_database", "Usage: pio backup_database\n\n  Back up the leader's database to <database>.backup while it runs.")
+	if _, err := c.parse(args); err != nil {
+		return err
+	}
+	b, err := a.leaderCall(ctx, http.MethodPost, "/api/backup", nil)
+	if err != nil {
+		return failf("Backup failed: %v", err)
+	}
+	var res struct {
+		Path  string `json:"path"`
+		Bytes int64  `json:"bytes"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || res.Path == "" {
+		return failf("Backup failed: unreadable answer %s", b)
+	}
+	fmt.Fprintf(a.stdout, "Backed up the database to %s (%d bytes).\n", res.Path, res.Bytes)
+	return nil
+}

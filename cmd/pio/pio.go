@@ -29,7 +29,8 @@ Commands:
   version      the daemon's version (-v for more)
   config       get SECTION KEY | set SECTION KEY VALUE --shared|--specific | show
   workers      add | remove | assign | unassign | update-active | update-model | status
-  experiments  create NAME | list [-v] | delete NAME [-y]`
+  experiments  create NAME | list [-v] | delete NAME [-y]
+  backup_database  a consistent copy of the leader's store, taken while it runs`
 
 // pio dispatches the per-unit commands.
 func (a *app) pio(ctx context.Context, args []string) error {
@@ -57,6 +58,8 @@ func (a *app) pio(ctx context.Context, args []string) error {
 		return a.workers(ctx, rest)
 	case "experiments":
 		return a.experiments(ctx, rest)
+	case "backup_database":
+		return a.backupDatabase(ctx, rest)
 	}
 	return usageErr(a.usageLine(""), "No such command '%s'.", cmd)
 }

@@ -51,6 +51,7 @@ func cliSmoke(t *testing.T, c *testCluster) {
 	bus := watch(t, c.mqtt, "pioreactor", "raspberry", "pioreactor/+/exp1/#")
 
 	expect(t, c, 0, "0.", bins.pio, "version")
+	expect(t, c, 0, "Backed up the database to ", bins.pio, "backup_database")
 	expect(t, c, 0, "Usage: pio", bins.pio)
 	expect(t, c, 2, "No such command 'no_such_job'", bins.pio, pio01, "run", "no_such_job")
 	expect(t, c, 2, "Missing argument 'VALUE'", bins.pio, pio01, "jobs", "set", "stirring", "target-rpm")
