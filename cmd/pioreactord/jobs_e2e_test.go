@@ -56,8 +56,10 @@ func (w *watcher) wait(t *testing.T, topic string, ok func(string) bool) string 
 	return ""
 }
 
-func is(want string) func(string) bool       { return func(v string) bool { return v == want } }
-func contains(sub string) func(string) bool { return func(v string) bool { return strings.Contains(v, sub) } }
+func is(want string) func(string) bool { return func(v string) bool { return v == want } }
+func contains(sub string) func(string) bool {
+	return func(v string) bool { return strings.Contains(v, sub) }
+}
 
 // Every job and automation starts through the leader's REST route, as the dashboard and
 // `pio run` do, and shows itself on MQTT with the topics and payloads of spec/mqtt.md §5.3.
