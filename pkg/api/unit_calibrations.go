@@ -193,15 +193,7 @@ func calibrationError(err error, what, device, name string) *Error {
 }
 
 func (s *Server) oneCalibration(c echo.Context) error {
-	store, err := s.calibrations(c)
-	if err != nil {
-		return err
-	}
-	device, err := pathComponent(c, "device")
-	if err != nil {
-		return err
-	}
-	name, err := pathComponent(c, "name")
+	store, device, name, err := s.calibrationTarget(c)
 	if err != nil {
 		return err
 	}
@@ -262,15 +254,7 @@ func badCalibrationYAML(err error) *Error {
 }
 
 func (s *Server) deleteCalibration(c echo.Context) error {
-	store, err := s.calibrations(c)
-	if err != nil {
-		return err
-	}
-	device, err := pathComponent(c, "device")
-	if err != nil {
-		return err
-	}
-	name, err := pathComponent(c, "name")
+	store, device, name, err := s.calibrationTarget(c)
 	if err != nil {
 		return err
 	}
@@ -281,15 +265,7 @@ func (s *Server) deleteCalibration(c echo.Context) error {
 }
 
 func (s *Server) setActiveCalibration(c echo.Context) error {
-	store, err := s.calibrations(c)
-	if err != nil {
-		return err
-	}
-	device, err := pathComponent(c, "device")
-	if err != nil {
-		return err
-	}
-	name, err := pathComponent(c, "name")
+	store, device, name, err := s.calibrationTarget(c)
 	if err != nil {
 		return err
 	}
@@ -312,4 +288,17 @@ func (s *Server) clearActiveCalibration(c echo.Context) error {
 		return calibrationError(err, "Could not clear the active calibration.", device, "")
 	}
 	return c.JSON(http.StatusOK, Status{"success"})
+}
+
+// calibrationTarget is what the routes on one calibration start with: this unit's
+// calibration store and the :device and :name of the path, checked.
+func (s *Server) calibrationTarget(c echo.Context) (store Calibrations, device, name string, err error) {
+	if store, err = s.calibrations(c); err != nil {
+		return nil, "", "", err
+	}
+	if device, err = pathComponent(c, "device"); err != nil {
+		return nil, "", "", err
+	}
+	name, err = pathComponent(c, "name")
+	return store, device, name, err
 }

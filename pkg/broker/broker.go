@@ -63,6 +63,9 @@ func Listen(cfg Config, log *slog.Logger) (*Broker, error) {
 		err = srv.AddHook(&packetIDs{}, nil)
 	}
 	if err == nil {
+		err = srv.AddHook(&retainGuard{}, nil)
+	}
+	if err == nil {
 		err = srv.AddListener(newTCPListener("tcp", tcpLn))
 	}
 	if err == nil && wsLn != nil {
