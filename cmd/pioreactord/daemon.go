@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +45,10 @@ func (d *daemon) open(ctx context.Context) error {
 	mq, err := d.conf.MQTT()
 	if err != nil {
 		return err
+	}
+	if !o.sim && d.apiKey() == "" {
+		// Outside the simulation the API controls pumps and heaters on a shared network.
+		return errors.New("the HTTP API needs credentials outside --sim: set [ui_basic_auth] api_key in config.ini")
 	}
 	brokerAddr := o.broker
 	embedded, err := d.conf.Bool("mqtt", "embedded_broker", true)

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/pioreactor/pioreactord/pkg/config"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -35,5 +41,22 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("options %+v", o)
 			}
 		})
+	}
+}
+
+// Outside --sim the leader refuses to serve an API anyone on the network could drive.
+func TestLeaderOutsideSimNeedsAPIKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := strings.Replace(string(config.Template()), "[cluster.topology]", "[cluster.topology]\nleader_hostname=leader\nleader_address=127.0.0.1\n", 1)
+	path := filepath.Join(dir, "config.ini")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--role", "leader", "--unit", "leader", "--config", path, "--data-dir", dir,
+		"--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0"}
+	err := run(context.Background(), args, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "api_key") {
+		t.Fatalf("run = %v, want a refusal naming api_key", err)
 	}
 }
