@@ -220,10 +220,7 @@ func TestKilledWorkerLeavesLost(t *testing.T) {
 		t.Skip("builds the daemon")
 	}
 	c := startCluster(t, "--units", "0")
-	bin := filepath.Join(t.TempDir(), "pioreactord")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := buildDaemon(t)
 	out := &syncBuffer{}
 	w := exec.Command(bin, "--sim", "--role", "worker", "--unit", "pio09", "--broker", c.mqtt, "--http", "127.0.0.1:0", "--data-dir", t.TempDir())
 	w.Stdout, w.Stderr = out, out
@@ -251,4 +248,30 @@ func TestKilledWorkerLeavesLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitRetained(t, "pioreactor/pio09/demo/stirring/$state", "lost")
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildDaemon compiles pioreactord once per test run, for tests that need a process to kill.
+func buildDaemon(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pioreactord-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "pioreactord")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
