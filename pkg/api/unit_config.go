@@ -16,8 +16,11 @@ func (s *Server) unitConfigRoutes(g *echo.Group) {
 	g.GET("/config/specific", s.unitConfigText)
 	g.GET("/config/shared", s.sharedConfigText)
 	for _, m := range []string{http.MethodPost, http.MethodPatch} {
-		g.Add(m, "/config/specific", s.saveUnitConfig)
-		g.Add(m, "/config/shared", s.receiveSharedConfig)
+		// specific: validated alone and merged with this unit's shared file, then written to
+		// unit_config.ini. shared (an extension, docs/api.md): the leader hands a unit the
+		// config.ini it saved, in place of the original's rsync.
+		g.Add(m, "/config/specific", s.saveConfigText(s.writeUnitConfig))
+		g.Add(m, "/config/shared", s.saveConfigText(s.writeSharedConfig))
 	}
 }
 
@@ -94,21 +97,22 @@ func (s *Server) sharedConfigText(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
 }
 
-// saveUnitConfig is POST|PATCH /unit_api/config/specific: validate the text alone and
-// merged with this unit's shared file, then write unit_config.ini.
-func (s *Server) saveUnitConfig(c echo.Context) error {
-	f, err := s.configFiles(c)
-	if err != nil {
-		return err
+// saveConfigText is a POST|PATCH of {"code": "..."} that write validates and saves.
+func (s *Server) saveConfigText(write func(*ConfigFiles, []byte) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		f, err := s.configFiles(c)
+		if err != nil {
+			return err
+		}
+		var b codeBody
+		if err := decodeBody(c, &b, decodeOpts{}); err != nil {
+			return err
+		}
+		if err := write(f, []byte(b.Code)); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, Status{"success"})
 	}
-	var b codeBody
-	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
-		return err
-	}
-	if err := s.writeUnitConfig(f, []byte(b.Code)); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, Status{"success"})
 }
 
 func (s *Server) writeUnitConfig(f *ConfigFiles, text []byte) error {
@@ -126,23 +130,6 @@ func (s *Server) writeUnitConfig(f *ConfigFiles, text []byte) error {
 	}
 	s.configSaved()
 	return nil
-}
-
-// receiveSharedConfig is POST|PATCH /unit_api/config/shared (an extension, docs/api.md):
-// the leader hands a unit the shared config.ini it saved, in place of the original's rsync.
-func (s *Server) receiveSharedConfig(c echo.Context) error {
-	f, err := s.configFiles(c)
-	if err != nil {
-		return err
-	}
-	var b codeBody
-	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
-		return err
-	}
-	if err := s.writeSharedConfig(f, []byte(b.Code)); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, Status{"success"})
 }
 
 func (s *Server) writeSharedConfig(f *ConfigFiles, text []byte) error {
