@@ -253,12 +253,9 @@ func (a *app) jobsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := "/unit_api/jobs"
-	switch {
-	case len(pos) == 1 && pos[0] == "running":
-		path = "/unit_api/jobs/running"
-	case len(pos) > 0:
-		return c.usage("No such command '%s'.", pos[0])
+	path, err := jobsListPath(c, pos)
+	if err != nil {
+		return err
 	}
 	rows, err := a.jobRows(ctx, path)
 	if err != nil {
@@ -388,4 +385,15 @@ func (a *app) jobsSet(ctx context.Context, args []string) error {
 	pctx, cancel := context.WithTimeout(ctx, publishWait)
 	defer cancel()
 	return conn.Publish(pctx, contract.SetTopic(unit, exp, job, setting), []byte(value), 1, false)
+}
+
+// jobsListPath is the unit route `jobs list [running]` reads: the history, or the running jobs.
+func jobsListPath(c *command, pos []string) (string, error) {
+	switch {
+	case len(pos) == 0:
+		return "/unit_api/jobs", nil
+	case len(pos) == 1 && pos[0] == "running":
+		return "/unit_api/jobs/running", nil
+	}
+	return "", c.usage("No such command '%s'.", pos[0])
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
@@ -76,20 +77,12 @@ func (a *app) piosRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s.json {
-		a.printJSON(rs)
-	}
-	failed := false
-	for _, r := range rs {
+	return a.report(&s, rs, func(r cluster.Result) string {
 		if !r.OK {
-			failed = true
-			fmt.Fprintf(a.stderr, "Unable to execute run command on %s due to server error: %s\n", r.Unit, summary(r))
+			return fmt.Sprintf("Unable to execute run command on %s due to server error: %s", r.Unit, summary(r))
 		}
-	}
-	if failed {
-		return errAborted
-	}
-	return nil
+		return ""
+	})
 }
 
 func (a *app) piosKill(ctx context.Context, args []string) error {
@@ -119,18 +112,28 @@ func (a *app) piosKill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	return a.report(&s, rs, func(r cluster.Result) string {
+		switch {
+		case !r.OK:
+			return fmt.Sprintf("Failed to send kill command to %s: %s", r.Unit, summary(r))
+		case string(r.Value) == "false":
+			return fmt.Sprintf("Failed to send kill command to %s: the unit could not stop the jobs", r.Unit)
+		}
+		return ""
+	})
+}
+
+// report prints a fan-out's envelope with --json, then one line on stderr for each unit that
+// failed (failure returns its message, "" for success); any failure aborts.
+func (a *app) report(s *selection, rs cluster.Results, failure func(cluster.Result) string) error {
 	if s.json {
 		a.printJSON(rs)
 	}
 	failed := false
 	for _, r := range rs {
-		if !r.OK || string(r.Value) == "false" {
+		if msg := failure(r); msg != "" {
 			failed = true
-			msg := "the unit could not stop the jobs"
-			if !r.OK {
-				msg = summary(r)
-			}
-			fmt.Fprintf(a.stderr, "Failed to send kill command to %s: %s\n", r.Unit, msg)
+			fmt.Fprintln(a.stderr, msg)
 		}
 	}
 	if failed {
@@ -147,12 +150,9 @@ func (a *app) piosJobsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := "/unit_api/jobs"
-	switch {
-	case len(pos) == 1 && pos[0] == "running":
-		path = "/unit_api/jobs/running"
-	case len(pos) > 0:
-		return c.usage("No such command '%s'.", pos[0])
+	path, err := jobsListPath(c, pos)
+	if err != nil {
+		return err
 	}
 	units, err := a.targets(ctx, c, &s, activeWorkers)
 	if err != nil {
