@@ -63,3 +63,22 @@ func mustScaled(t *testing.T, s float64) *Scaled {
 	}
 	return c
 }
+
+// A non-positive period used to panic on Real (time.NewTicker) and tick every nanosecond on
+// Scaled; it must do neither.
+func TestNonPositiveTickerNeverTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, c := range []Clock{Real{}, mustScaled(t, 600)} {
+			for _, d := range []time.Duration{0, -1, -time.Hour, time.Duration(-1 << 63)} {
+				tk := c.NewTicker(d)
+				timeout := time.After(time.Hour)
+				select {
+				case <-tk.C():
+					t.Errorf("%T: ticker of %v ticked", c, d)
+				case <-timeout:
+				}
+				tk.Stop()
+			}
+		}
+	})
+}

@@ -40,8 +40,13 @@ func (s *Scaled) Sleep(ctx context.Context, d time.Duration) error {
 	return sleepWall(ctx, s.wall(d))
 }
 
-// NewTicker ticks every d of virtual time; ticks carry virtual timestamps.
+// NewTicker ticks every d of virtual time; ticks carry virtual timestamps. A period d ≤ 0
+// never ticks (as Real); a positive period shorter than a wall nanosecond ticks every
+// nanosecond.
 func (s *Scaled) NewTicker(d time.Duration) Ticker {
+	if d <= 0 {
+		return idleTicker{}
+	}
 	wd := s.wall(d)
 	if wd <= 0 {
 		wd = time.Nanosecond
