@@ -1,10 +1,15 @@
 // Package broker owns the embedded MQTT broker (mochi-mqtt): its TCP and WebSocket listeners,
-// authentication, and the broker options the contract depends on (spec/mqtt.md §1).
+// optionally over TLS, a plain loopback listener for the daemon's own clients, authentication,
+// and the broker options the contract depends on (spec/mqtt.md §1).
 //
 // Invariants:
 //   - mochi types never leave this package; callers see Config, Listen and (*Broker).Run.
 //   - Anonymous clients are always refused. Only the configured Username/Password pair is
 //     accepted; an empty Username refuses every network client (there is no in-process client).
+//   - No packet larger than Config.MaxPacketSize is read: the connection ends on its header.
+//   - With Config.TLS set, the TCP and WebSocket listeners accept TLS only.
+//   - A client on a public listener cannot take over the session of a client id that came
+//     in on the local listener (the daemon's own clients).
 //   - There is no persistence: retained messages and sessions live in memory and are gone
 //     after a restart, like the reference broker. Retained messages never expire.
 //   - Listeners are bound by Listen, so the real port is known before Run (port 0 works), and

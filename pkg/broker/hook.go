@@ -33,14 +33,19 @@ func (h *hook) Provides(b byte) bool {
 // OnConnectAuthenticate accepts only the configured pair. Both comparisons always run,
 // in constant time, so the answer's timing says nothing about which half was wrong.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	userOK := subtle.ConstantTimeCompare(pk.Connect.Username, h.user)
-	passOK := subtle.ConstantTimeCompare(pk.Connect.Password, h.pass)
-	if len(h.user) > 0 && pk.Connect.UsernameFlag && userOK&passOK == 1 {
+	if h.valid(pk) {
 		return true
 	}
 	h.log.Info("mqtt client refused", "client", cl.ID, "remote", cl.Net.Remote,
 		"listener", cl.Net.Listener, "username", string(pk.Connect.Username))
 	return false
+}
+
+// valid reports whether pk carries the configured credentials.
+func (h *hook) valid(pk packets.Packet) bool {
+	userOK := subtle.ConstantTimeCompare(pk.Connect.Username, h.user)
+	passOK := subtle.ConstantTimeCompare(pk.Connect.Password, h.pass)
+	return len(h.user) > 0 && pk.Connect.UsernameFlag && userOK&passOK == 1
 }
 
 func (h *hook) OnACLCheck(*mqtt.Client, string, bool) bool { return true }
