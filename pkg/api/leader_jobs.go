@@ -55,8 +55,11 @@ func unitNames(ws []store.Worker) []string {
 // pick the workers, give each its env, and fan the start out in a task.
 func (s *Server) leaderRunJob(c echo.Context) error {
 	unit, job, exp := param(c, "unit"), param(c, "job"), param(c, "exp")
-	var req contract.RunRequest
-	if err := decodeBody(c, &req, decodeOpts{unknownOK: true, emptyOK: true}); err != nil {
+	req, err := decodeRunRequest(c)
+	if err != nil {
+		return err
+	}
+	if err := checkExperimentUse(exp); err != nil {
 		return err
 	}
 	// A name that is in no inventory is a client error (400); a known worker that is inactive

@@ -99,8 +99,8 @@ func TestUnitConfig(t *testing.T) {
 		{"POST", "/unit_api/config/specific", map[string]string{"code": "[a]\nx=1\nx=2\n"}, 400, "line 3"},
 		{"POST", "/unit_api/config/specific", map[string]string{"code": "[a]\nx=100%\n"}, 400, "Incorrect syntax"},
 		{"POST", "/unit_api/config/specific", map[string]string{}, 400, "Object missing required field `code`"},
-		{"PATCH", "/unit_api/config/specific", map[string]string{"code": "[stirring.config]\ninitial_target_rpm=450 – 500\n"}, 200, `{"status":"success"}`},
-		{"GET", "/unit_api/config/specific", nil, 200, "initial_target_rpm=450 - 500"},
+		{"PATCH", "/unit_api/config/specific", map[string]string{"code": "[stirring.config]\nnote=450 – 500\n"}, 200, `{"status":"success"}`},
+		{"GET", "/unit_api/config/specific", nil, 200, "note=450 - 500"},
 		{"POST", "/unit_api/config/shared", map[string]string{"code": "[mqtt]\n"}, 400, "Missing required field(s): [cluster.topology] leader_hostname"},
 		{"POST", "/unit_api/config/shared", map[string]string{"code": strings.Replace(testShared, "127.0.0.1", "http://x", 1)}, 400, "Don't start addresses with http"},
 	} {
@@ -113,7 +113,7 @@ func TestUnitConfig(t *testing.T) {
 		t.Errorf("a refused shared config was written: %q", got)
 	}
 	status, body := call(t, w, "GET", "/unit_api/config/merged", nil)
-	if status != 200 || !strings.Contains(body, `"stirring.config":{"initial_target_rpm":"450 - 500"}`) {
+	if status != 200 || !strings.Contains(body, `"stirring.config":{"note":"450 - 500"}`) {
 		t.Errorf("merged: %d %s", status, body)
 	}
 }

@@ -18,13 +18,20 @@ import (
 // runJob is PATCH|POST /unit_api/jobs/run/job_name/:job (spec/api.md §2 step 4).
 func (s *Server) runJob(c echo.Context) error {
 	job := param(c, "job")
-	var req contract.RunRequest
-	if err := decodeBody(c, &req, decodeOpts{unknownOK: true, emptyOK: true}); err != nil {
+	req, err := decodeRunRequest(c)
+	if err != nil {
 		return err
 	}
 	if l, ok := s.cfg.Unit.(JobLister); ok && !slices.Contains(l.Jobs(), job) {
 		return httpError(http.StatusNotFound, "Unknown job: "+job,
 			fmt.Sprintf("No job named %q is installed on %s.", job, s.cfg.Unit.Name()), "Check the job name.")
+	}
+	if exp, ok := filterEnv(req.Env)["EXPERIMENT"]; ok {
+		// The experiment names the job's topics and MQTT client id: a NUL here used to
+		// leave the job unable to connect, and unstoppable.
+		if err := checkExperimentUse(exp); err != nil {
+			return err
+		}
 	}
 	if !s.debounce.allow(job, s.now()) {
 		return httpError(http.StatusTooManyRequests, "Too many requests, please try again later.",

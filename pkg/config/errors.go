@@ -17,6 +17,8 @@ type ValidationError struct {
 	Msg    string
 	Detail string
 	file   string // "shared" or "unit" when known, for Load's message
+	// section and key name the value a typed check refused, to find its line.
+	section, key string
 }
 
 func (e *ValidationError) Error() string {

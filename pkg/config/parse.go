@@ -75,6 +75,11 @@ func parseText(text []byte, strict bool) (*layer, error) {
 	}
 	l, err := parseOnce(text, strict)
 	if err == nil {
+		if strict {
+			if serr := scanStrict(text); serr != nil {
+				return nil, serr
+			}
+		}
 		return l, nil
 	}
 	if len(text) <= maxLocateTextSz {

@@ -8,7 +8,8 @@ import (
 // ValidateShared checks an edited config.ini before it is saved (spec/config.md §6): en/em
 // dashes normalised, strict parse (repeated sections or keys refused, with their line),
 // non-empty [cluster.topology] leader_hostname and leader_address, an [mqtt] section, no
-// address starting with http, and every value interpolating. Errors are *ValidationError
+// address starting with http, every value interpolating, and every value the daemon or a
+// job reads as a number or boolean reading as one (Validate). Errors are *ValidationError
 // (messages as api.md §9), except interpolation problems, which name section and key.
 func ValidateShared(text []byte) error {
 	l, err := parseText(Normalize(text), true)
@@ -33,7 +34,7 @@ func ValidateShared(text []byte) error {
 			return &ValidationError{Msg: "Don't start addresses with http:// or https://", Detail: "[" + at[0] + "] " + at[1]}
 		}
 	}
-	return errors.Join(build(l).Problems()...)
+	return validateValues(build(l), text)
 }
 
 // ValidateUnit checks an edited unit_config.ini: strict parse of the text alone, then a
@@ -47,5 +48,20 @@ func ValidateUnit(text, shared []byte) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(c.Problems()...)
+	return validateValues(c, text)
+}
+
+// validateValues runs the start-time checks (Validate) on an edited file: interpolation
+// problems first, as before, then the typed values, the first one located in text.
+func validateValues(c *Config, text []byte) error {
+	if err := errors.Join(c.Problems()...); err != nil {
+		return err
+	}
+	err := c.Validate()
+	var ve *ValidationError
+	if errors.As(err, &ve) && ve.section != "" {
+		ve.Line = locateKey(text, ve.section, ve.key)
+		return ve
+	}
+	return err
 }

@@ -33,6 +33,21 @@ func TestValidateShared(t *testing.T) {
 		{"missing mqtt", "[cluster.topology]\nleader_hostname=a\nleader_address=b\n", "Missing required field(s): [mqtt]", 0},
 		{"http leader", strings.Replace(goodShared, "leader_address=leader.local", "leader_address=http://leader.local", 1), "Don't start addresses with http:// or https://", 0},
 		{"https broker", strings.Replace(goodShared, "broker_address=leader.local", "broker_address=https://x", 1), "Don't start addresses with http:// or https://", 0},
+		// What the daemon or a job would refuse at start is refused on save, at its line.
+		{"broker_port not an int", strings.Replace(goodShared, "[mqtt]\n", "[mqtt]\nbroker_port=abc\n", 1), "Invalid value for [mqtt] broker_port", 5},
+		{"broker_port a float", strings.Replace(goodShared, "[mqtt]\n", "[mqtt]\nbroker_port = 1883.5\n", 1), "Invalid value for [mqtt] broker_port", 5},
+		{"use_tls not a bool", goodShared + "use_tls=maybe\n", "Invalid value for [mqtt] use_tls", 6},
+		{"samples_per_second banana", goodShared + "[od_reading.config]\nsamples_per_second=banana\n", "Invalid value for [od_reading.config] samples_per_second", 7},
+		{"samples_per_second zero", goodShared + "[od_reading.config]\nsamples_per_second=0\n", "Invalid value for [od_reading.config] samples_per_second", 7},
+		{"samples_for_od_statistics a float", goodShared + "[growth_rate_calculating.config]\nsamples_for_od_statistics=2.5\n", "Invalid value for [growth_rate_calculating.config] samples_for_od_statistics", 7},
+		{"typed values fine", goodShared + "use_tls=on\nbroker_port= 1884 \n[od_reading.config]\nsamples_per_second=0.5\nir_led_intensity=auto\n", "", 0},
+		{"photodiode channel", goodShared + "[od_config.photodiode_channel]\n1=91\n", "Invalid value for [od_config.photodiode_channel]", 6},
+		// Lines without '=' and repeated sections ini.v1 would merge are refused at their line.
+		{"line without =", goodShared + "[x]\njunk line here\nb=2\n", "Incorrect syntax. Please fix and try again.", 7},
+		{"bare word last", goodShared + "[x]\nb=2\njunk\n", "Incorrect syntax. Please fix and try again.", 8},
+		{"colon is a delimiter", goodShared + "[x]\nb: 2\n", "", 0},
+		{"continuation is not a bare key", goodShared + "[x]\nb=2\n  more\n", "", 0},
+		{"duplicate section, spaced", goodShared + "[x]\na=1\n[ x ]\nb=2\n", "Duplicate section [x] was found. Please fix and try again.", 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -73,6 +88,9 @@ func TestValidateUnit(t *testing.T) {
 		{"duplicate key", "[x]\na=1\na=2\n", "Duplicate option, `a`, was found in section [x]"},
 		{"syntax", "[x]\n=1\n", "Incorrect syntax"},
 		{"bad interpolation after merge", "[x]\na=%(missing)s\n", "[x] a"},
+		{"broker_port", "[x]\na=1\n[mqtt]\nbroker_port=abc\n", "Invalid value for [mqtt] broker_port (line 4"},
+		{"samples_per_second", "[od_reading.config]\nsamples_per_second=banana\n", "(line 2: error in [od_reading.config] parameter samples_per_second"},
+		{"bare word", "[x]\na\n", "Incorrect syntax. Please fix and try again. (line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -163,5 +181,30 @@ func TestTemplate(t *testing.T) {
 	}
 	if m, err := c.MQTT(); err != nil || m.Port != 1883 || m.UseTLS {
 		t.Errorf("template MQTT = %+v, %v", m, err)
+	}
+}
+
+// TestValidateTemplate: the shipped template passes the start-time checks, and every key
+// they read exists in it, so a misspelt entry in typedKeys cannot check nothing.
+func TestValidateTemplate(t *testing.T) {
+	t.Parallel()
+	c := LoadDefault()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("template: %v", err)
+	}
+	for _, k := range typedKeys {
+		if k.key == "embedded_broker" { // not in the template: on by default
+			continue
+		}
+		if !c.Has(k.section, k.key) {
+			t.Errorf("[%s] %s is checked but not in the template", k.section, k.key)
+		}
+	}
+	bad := c.With([][3]string{{"mqtt", "broker_port", "abc"}, {"od_reading.config", "samples_per_second", "banana"}})
+	err := bad.Validate()
+	for _, want := range []string{"[mqtt] broker_port", "[od_reading.config] samples_per_second"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want it to name %s", err, want)
+		}
 	}
 }
