@@ -17,6 +17,9 @@
 //     is nil, records go to the text sink only.
 //   - Time comes from the injected clock, for both sinks: the simulation runs faster than
 //     the wall clock and its logs must agree with its data.
+//   - Records are bounded: in both sinks the message is cut to MaxMessageBytes and each attr
+//     value to MaxAttrBytes, and the MQTT text as a whole to MaxMessageBytes, each cut noted
+//     as "… (truncated, N bytes)". A payload echoed into a log cannot make a huge row.
 //   - Level names on the wire are the reference's: DEBUG, INFO, NOTICE, WARNING, ERROR,
 //     CRITICAL (slog's WARN is WARNING here).
 package logging

@@ -91,14 +91,16 @@ func New(w io.Writer, o Options) *Handler {
 	return h
 }
 
-// replaceLevel writes the reference's level names (WARNING, NOTICE, CRITICAL) in the text sink.
+// replaceLevel writes the reference's level names (WARNING, NOTICE, CRITICAL) in the text
+// sink, and bounds long attr values there.
 func replaceLevel(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) == 0 && a.Key == slog.LevelKey {
 		if l, ok := a.Value.Any().(slog.Level); ok {
 			a.Value = slog.StringValue(LevelName(l))
 		}
+		return a
 	}
-	return a
+	return capAttr(a)
 }
 
 // SetPublisher starts (or, with nil, stops) publishing to MQTT. Records logged while no
@@ -130,7 +132,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	r.Time = h.c.now()
 	var err error
 	if h.text != nil && h.text.Enabled(ctx, r.Level) {
-		err = h.text.Handle(ctx, r)
+		tr := r // shares the attrs, read only
+		tr.Message = truncate(r.Message, MaxMessageBytes)
+		err = h.text.Handle(ctx, tr)
 	}
 	box := h.c.pub.Load()
 	if box == nil || r.Level < h.c.mqttLevel.Level() {

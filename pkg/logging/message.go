@@ -82,13 +82,14 @@ func appendFlat(dst []slog.Attr, prefix string, a slog.Attr) []slog.Attr {
 
 // renderMessage is the MQTT text of a record: the message, then ": <err>" for each top-level
 // err attr, then " key=value" for every other non-routing attr, cleaned as the reference does.
+// Each attr value is cut to MaxAttrBytes and the whole to MaxMessageBytes.
 func renderMessage(msg string, attrs []slog.Attr) string {
 	var b strings.Builder
-	b.WriteString(msg)
+	b.WriteString(truncate(msg, MaxMessageBytes-noteRoom)) // with its note, within the cap
 	for _, a := range attrs {
 		if a.Key == KeyErr {
 			b.WriteString(": ")
-			b.WriteString(a.Value.String())
+			b.WriteString(truncate(a.Value.String(), MaxAttrBytes))
 		}
 	}
 	for _, a := range attrs {
@@ -96,11 +97,11 @@ func renderMessage(msg string, attrs []slog.Attr) string {
 			continue
 		}
 		b.WriteByte(' ')
-		b.WriteString(a.Key)
+		b.WriteString(truncate(a.Key, MaxAttrBytes))
 		b.WriteByte('=')
-		b.WriteString(quoteIfNeeded(a.Value.String()))
+		b.WriteString(quoteIfNeeded(truncate(a.Value.String(), MaxAttrBytes)))
 	}
-	return clean(b.String())
+	return truncate(clean(b.String()), MaxMessageBytes)
 }
 
 // quoteIfNeeded keeps key=value pairs unambiguous when a value has spaces or quotes.
