@@ -102,7 +102,8 @@ func (t *TemperatureAutomation) Run(ctx context.Context, rt *supervisor.Runtime)
 	if t.therm == nil {
 		return fmt.Errorf("temperature automation needs the heating PCB's temperature sensor: %w", hal.ErrNotPresent)
 	}
-	t.cache = heaterCacheFor(t.therm)
+	t.cache = acquireHeaterCache(t.therm, rt.Clock().Now())
+	defer func() { releaseHeaterCache(t.therm, rt.Clock().Now()) }() // after the heater is off
 	pwm, err := rt.PWM(t.channel)
 	if err != nil {
 		return err
@@ -355,18 +356,56 @@ func (t *TemperatureAutomation) Wake(ctx context.Context) error { return t.wake(
 // heaterCache is the unit-wide memory of when the heater last went to 0 (the reference's
 // intermittent cache `last_heating_timestamp`), shared by successive runs of the job.
 type heaterCache struct {
-	mu  sync.Mutex
-	off time.Time
+	mu    sync.Mutex
+	off   time.Time
+	users int // running jobs holding it; guarded by heaterCachesMu
 }
 
-var heaterCaches sync.Map // hal.Thermometer → *heaterCache
+// heaterCaches maps a thermometer to its heaterCache while a job uses it, and for
+// heaterOffLongAgo after the last user let go (the next run still needs to know the heater
+// was just on); acquire and release prune older entries, so boards that are gone (a removed
+// simulated worker) are not kept forever.
+var (
+	heaterCaches   sync.Map // hal.Thermometer → *heaterCache
+	heaterCachesMu sync.Mutex
+)
 
-func heaterCacheFor(dev hal.Thermometer) *heaterCache {
+// acquireHeaterCache returns dev's cache; pair it with releaseHeaterCache.
+func acquireHeaterCache(dev hal.Thermometer, now time.Time) *heaterCache {
 	if t := reflect.TypeOf(dev); t == nil || !t.Comparable() {
 		return &heaterCache{}
 	}
+	heaterCachesMu.Lock()
+	defer heaterCachesMu.Unlock()
+	pruneHeaterCaches(now)
 	c, _ := heaterCaches.LoadOrStore(dev, &heaterCache{})
-	return c.(*heaterCache)
+	hc := c.(*heaterCache)
+	hc.users++
+	return hc
+}
+
+func releaseHeaterCache(dev hal.Thermometer, now time.Time) {
+	if t := reflect.TypeOf(dev); t == nil || !t.Comparable() {
+		return
+	}
+	heaterCachesMu.Lock()
+	defer heaterCachesMu.Unlock()
+	if c, ok := heaterCaches.Load(dev); ok {
+		c.(*heaterCache).users--
+	}
+	pruneHeaterCaches(now)
+}
+
+// pruneHeaterCaches drops the entries nobody holds whose heater has been off long enough
+// (or never went off) to be of no use; heaterCachesMu is held.
+func pruneHeaterCaches(now time.Time) {
+	heaterCaches.Range(func(k, v any) bool {
+		c := v.(*heaterCache)
+		if off := c.lastOff(); c.users <= 0 && (off.IsZero() || now.Sub(off) >= heaterOffLongAgo) {
+			heaterCaches.Delete(k)
+		}
+		return true
+	})
 }
 
 func (c *heaterCache) lastOff() time.Time {

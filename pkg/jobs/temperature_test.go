@@ -335,3 +335,41 @@ func TestTemperatureRestartAfterHeating(t *testing.T) {
 		})
 	}
 }
+
+// heaterCacheHeld reports whether the unit-wide heater memory still holds dev.
+func heaterCacheHeld(dev any) bool {
+	held := false
+	heaterCaches.Range(func(k, _ any) bool {
+		held = held || k == dev
+		return true
+	})
+	return held
+}
+
+// The heater memory of a board whose job ended long ago is pruned (it used to be kept for
+// the life of the process, one entry per simulated board ever seen).
+func TestHeaterCacheIsPruned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		first := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		first.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30.0})
+		time.Sleep(time.Minute)
+		dev := first.plant.Board().Thermometer
+		if !heaterCacheHeld(dev) {
+			t.Fatal("a running job's heater memory is not in the cache")
+		}
+		first.set("temperature_automation", "$state", "disconnected")
+		time.Sleep(time.Second)
+		if !heaterCacheHeld(dev) {
+			t.Fatal("the heater memory was dropped at once: the next run would not know the heater was just on")
+		}
+		first.close()
+		time.Sleep(time.Minute)
+		second := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		defer second.close()
+		second.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30.0})
+		time.Sleep(time.Second)
+		if heaterCacheHeld(dev) {
+			t.Fatal("the heater memory of a board whose job ended a minute ago is still held")
+		}
+	})
+}
