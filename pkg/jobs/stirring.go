@@ -10,6 +10,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/control"
 	"github.com/pioreactor/pioreactord/pkg/hal"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
@@ -142,6 +143,9 @@ func (s *Stirring) setDC(ctx context.Context, dc float64) error {
 }
 
 // pollAndUpdate measures RPM over about ten revolutions and moves the estimate by the PID.
+// A stalled bar (0 RPM with a target) is kicked, and the PID update still follows: the
+// estimate then climbs by up to 7.5 % per update until the bar turns, instead of restarting
+// at a stopped estimate of 0 % forever.
 func (s *Stirring) pollAndUpdate(ctx context.Context) error {
 	rpm, err := s.measure(ctx)
 	if err != nil {
@@ -149,10 +153,40 @@ func (s *Stirring) pollAndUpdate(ctx context.Context) error {
 	}
 	if rpm == 0 && s.target > 0 {
 		s.rt.Log().Warn("Stirring RPM is 0 - attempting to restart it automatically. Target RPM may be too low.")
-		return s.start(ctx)
+		s.flickerStallCode(ctx)
+		if err := s.kick(ctx); err != nil {
+			return err
+		}
 	}
 	s.est += s.pid.Update(rpm, 1).Output
 	return s.setDC(ctx, s.est)
+}
+
+// kick frees a stalled bar: off, full power, then a little above the estimate.
+func (s *Stirring) kick(ctx context.Context) error {
+	for _, step := range []struct {
+		dc float64
+		d  time.Duration
+	}{{0, stallKickStep}, {100, stallKickStep}} {
+		if err := s.setDC(ctx, step.dc); err != nil {
+			return err
+		}
+		if err := s.rt.Clock().Sleep(ctx, step.d); err != nil {
+			return err
+		}
+	}
+	return s.setDC(ctx, math.Min(1.01*s.est, 60))
+}
+
+// stallKickStep is each half of the stall kick (off, then full power).
+const stallKickStep = 750 * time.Millisecond
+
+// flickerStallCode asks the monitor to blink the stirring error code.
+func (s *Stirring) flickerStallCode(ctx context.Context) {
+	payload := []byte(fmt.Sprint(contract.ErrorCodeStirringFailed))
+	if err := s.rt.Publish(ctx, contract.ErrorCodeTopic(s.rt.Unit(), s.rt.Experiment()), payload, pubsub.AtLeastOnce, false); err != nil {
+		s.rt.Log().Debug("publish error code", "err", err)
+	}
 }
 
 func (s *Stirring) measure(ctx context.Context) (float64, error) {
@@ -201,10 +235,18 @@ func (s *Stirring) onTarget(v any) error {
 		return nil
 	}
 	if s.dc == 0 && s.target > 0 {
-		return s.start(ctx)
+		if err := s.setDC(ctx, 100); err != nil { // a short pulse to free the bar
+			return err
+		}
+		if err := s.rt.Clock().Sleep(ctx, targetPulse); err != nil {
+			return err
+		}
 	}
 	return s.setDC(ctx, s.est)
 }
+
+// targetPulse is the full-power pulse of a new target while the motor is stopped.
+const targetPulse = 350 * time.Millisecond
 
 func (s *Stirring) onDutyCycle(v any) error {
 	dc := v.(float64)

@@ -85,3 +85,50 @@ func TestStirringRefusesBadOptions(t *testing.T) {
 		}
 	})
 }
+
+// Stopping the motor (target 0 RPM, or duty cycle 0) and asking for 500 RPM again: after the
+// restart kick the PID keeps raising the duty cycle until the bar turns and settles (it used
+// to restart at the stopped estimate, 0 %, every 23 s, forever).
+func TestStirringRecoversFromStop(t *testing.T) {
+	for _, stop := range []struct{ attr, value string }{{"target_rpm", "0"}, {"duty_cycle", "0"}} {
+		t.Run(stop.attr, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newSimRig(t, StirringSpec)
+				defer r.close()
+				r.start("stirring", map[string]any{"target_rpm": 500.0})
+				time.Sleep(15 * time.Minute)
+				r.set("stirring", stop.attr, stop.value)
+				time.Sleep(time.Second)
+				if dc := r.retained("stirring", "duty_cycle"); dc != "0.0" {
+					t.Fatalf("%s %s: duty_cycle %s", stop.attr, stop.value, dc)
+				}
+				if stop.attr == "target_rpm" {
+					time.Sleep(time.Minute)
+					if rpm := r.plant.Truth().RPM; rpm > 1 {
+						t.Fatalf("target 0: motor at %v RPM", rpm)
+					}
+				}
+				r.set("stirring", "target_rpm", "500")
+				const bound = 20 * time.Minute
+				start := time.Now()
+				for {
+					time.Sleep(23 * time.Second)
+					if math.Abs(r.plant.Truth().RPM-500) <= 25 && math.Abs(measuredRPM(t, r)-500) <= 25 {
+						break
+					}
+					if time.Since(start) > bound {
+						t.Fatalf("not back within ±5 %% of 500 RPM %v after the restart: true %v RPM, measured %v, duty %s",
+							bound, r.plant.Truth().RPM, measuredRPM(t, r), r.retained("stirring", "duty_cycle"))
+					}
+				}
+				t.Logf("back within ±5 %% of 500 RPM %v after the restart", time.Since(start).Round(time.Second))
+				for range 5 { // and stays there
+					time.Sleep(23 * time.Second)
+					if rpm := r.plant.Truth().RPM; math.Abs(rpm-500) > 25 {
+						t.Fatalf("left ±5 %% of 500 RPM after recovering: %v RPM", rpm)
+					}
+				}
+			})
+		})
+	}
+}
