@@ -44,6 +44,8 @@ type Config struct {
 	MaxEntries int
 	// Grace is how long a delivered message stays ready to be sent again, should the link
 	// turn out to have been dead (default 30 s: more than the probe's detection time).
+	// Like Probe and the timeouts it is wall time, whatever Clock says: it measures the
+	// network, not the experiment.
 	Grace time.Duration
 	// Batch is the most messages per replay (default 500).
 	Batch int
@@ -102,19 +104,25 @@ type Outbox struct {
 	linkUp bool   // the last publish or probe reached the broker
 	ready  bool   // the streamer's $state said ready since the link came up
 	ring   []sent // delivered while the gate was open, within Grace
-	wake   chan struct{}
-	acks   chan ingest.Ack
-	batch  atomic.Uint64
 	client pubsub.Client
+	// refollow asks Run to subscribe to the streamer's $state again (the link is back).
+	refollow bool
+	held     heldSet // retained non-data messages waiting for the link (held.go)
 
-	spooled, resent, replayed, dropped, failed atomic.Int64
+	wake  chan struct{}
+	acks  chan ingest.Ack
+	batch atomic.Uint64
+	fault *ingest.Fault // the spool's failures, for health
+
+	spooled, resent, replayed, dropped, failed, heldN atomic.Int64
 }
 
 // sent is a delivered message kept for Grace.
 type sent struct {
 	topic   string
 	payload []byte
-	at      time.Time
+	at      time.Time // Clock time: the replay's publication time
+	wall    time.Time // wall time: Grace is measured on it
 }
 
 // Stats are an Outbox's counters since it started.
@@ -124,9 +132,12 @@ type Stats struct {
 	Replayed int64 // messages the leader acknowledged from replays
 	Dropped  int64 // messages lost to the spool's bound
 	Failed   int64 // messages neither delivered nor spooled (the disk failed)
+	Held     int64 // retained non-data messages held while the link was down
 	Pending  int   // messages in the spool now
 	LinkUp   bool
 	Ready    bool
+	// Fault is the spool's failure while it fails (nil once a write works again).
+	Fault *ingest.FaultState
 }
 
 // New checks cfg and builds an Outbox; Run starts it. Until Run has seen the streamer say
@@ -135,8 +146,9 @@ func New(cfg Config) (*Outbox, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	return &Outbox{cfg: cfg, log: cfg.Log.With("outbox", cfg.Unit), linkUp: true,
-		wake: make(chan struct{}, 1), acks: make(chan ingest.Ack, 16)}, nil
+	log := cfg.Log.With("outbox", cfg.Unit)
+	return &Outbox{cfg: cfg, log: log, linkUp: true, wake: make(chan struct{}, 1), acks: make(chan ingest.Ack, 16),
+		fault: ingest.NewFault("outbox spool", log, cfg.Clock.Now)}, nil
 }
 
 // Dialer wraps cfg.Dialer: every connection it dials passes its data messages through
@@ -166,10 +178,14 @@ type client struct {
 // read it there) and keeps it in the spool when the leader may not have stored it: the
 // link is down or the publish failed, or, for a message whose second copy the leader
 // recognises (Resend), the streamer is not known to be ready. Only a spool failure is an
-// error: a spooled message is delivered later. Other messages pass through unchanged.
+// error: a spooled message is delivered later. A retained non-data message (a setting, a
+// $state) is held while the link is down (held.go); other messages pass through unchanged.
 func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
 	o := c.o
 	if !o.cfg.Keep(topic) || len(payload) == 0 {
+		if retain && qos > 0 {
+			return o.publishCurrent(ctx, c.Client, topic, payload, qos)
+		}
 		return c.Client.Publish(ctx, topic, payload, qos, retain)
 	}
 	at := o.cfg.Clock.Now()
@@ -185,7 +201,7 @@ func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos 
 			o.log.Debug("publish failed, spooling", "topic", topic, "err", err)
 			o.linkDown()
 		case ready:
-			o.remember(topic, payload, at)
+			o.remember(topic, payload, at, time.Now())
 			return nil
 		case !o.cfg.Resend(topic):
 			// Delivered, and a second copy would be a second row: at most once.
@@ -197,19 +213,20 @@ func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos 
 
 // remember keeps a delivered message for Grace, if a second copy of it would be
 // recognised.
-func (o *Outbox) remember(topic string, payload []byte, at time.Time) {
+func (o *Outbox) remember(topic string, payload []byte, at, wall time.Time) {
 	if !o.cfg.Resend(topic) {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.pruneLocked(at)
-	o.ring = append(o.ring, sent{topic, append([]byte(nil), payload...), at})
+	o.pruneLocked(wall)
+	o.ring = append(o.ring, sent{topic, append([]byte(nil), payload...), at, wall})
 }
 
-func (o *Outbox) pruneLocked(now time.Time) {
+// pruneLocked forgets what was delivered more than Grace ago (wall time).
+func (o *Outbox) pruneLocked(wall time.Time) {
 	i := 0
-	for i < len(o.ring) && now.Sub(o.ring[i].at) > o.cfg.Grace {
+	for i < len(o.ring) && wall.Sub(o.ring[i].wall) > o.cfg.Grace {
 		i++
 	}
 	o.ring = o.ring[i:]
@@ -223,7 +240,7 @@ func (o *Outbox) closeGate(link bool) {
 		o.linkUp = false
 	}
 	o.ready = false
-	o.pruneLocked(o.cfg.Clock.Now())
+	o.pruneLocked(time.Now())
 	ring := o.ring
 	o.ring = nil
 	o.mu.Unlock()
@@ -234,6 +251,7 @@ func (o *Outbox) closeGate(link bool) {
 	for i, s := range ring {
 		entries[i] = store.OutboxEntry{Topic: s.topic, Payload: s.payload, At: s.at}
 	}
+	// A failure is counted, logged and reported by spool.
 	if err := o.spool(entries); err == nil {
 		o.resent.Add(int64(len(entries)))
 	}
@@ -249,12 +267,16 @@ func (o *Outbox) linkDown() {
 	o.closeGate(true)
 }
 
+// spool writes entries to the spool. A failure loses them: it is counted, logged (rate
+// limited) and reported by health until a write works again.
 func (o *Outbox) spool(entries []store.OutboxEntry) error {
 	dropped, err := o.cfg.Spool.Append(entries, o.cfg.MaxEntries)
 	if err != nil {
 		o.failed.Add(int64(len(entries)))
+		o.fault.Fail(err, "messages_lost", len(entries))
 		return fmt.Errorf("outbox: %w", err)
 	}
+	o.fault.OK()
 	o.spooled.Add(int64(len(entries)))
 	if dropped > 0 {
 		o.dropped.Add(int64(dropped))
@@ -266,10 +288,15 @@ func (o *Outbox) spool(entries []store.OutboxEntry) error {
 // Stats returns the counters.
 func (o *Outbox) Stats() Stats {
 	n, _ := o.cfg.Spool.Len()
+	st := Stats{Spooled: o.spooled.Load(), Resent: o.resent.Load(), Replayed: o.replayed.Load(),
+		Dropped: o.dropped.Load(), Failed: o.failed.Load(), Held: o.heldN.Load(), Pending: n}
+	if f, failing := o.fault.State(); failing {
+		st.Fault = &f
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return Stats{Spooled: o.spooled.Load(), Resent: o.resent.Load(), Replayed: o.replayed.Load(),
-		Dropped: o.dropped.Load(), Failed: o.failed.Load(), Pending: n, LinkUp: o.linkUp, Ready: o.ready}
+	st.LinkUp, st.Ready = o.linkUp, o.ready
+	return st
 }
 
 // Run connects, follows the streamer's $state, checks the link every Probe and replays
@@ -300,10 +327,20 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	// Network pacing is wall time, whatever the experiment's clock does.
+	// Network pacing is wall time, whatever the experiment's clock does (Grace too).
 	tick := time.NewTicker(o.cfg.Probe)
 	defer tick.Stop()
 	for {
+		o.mu.Lock()
+		refollow := o.refollow && o.linkUp
+		o.refollow = false
+		o.mu.Unlock()
+		if refollow {
+			if err := o.follow(ctx); err != nil {
+				o.log.Debug("resubscribe to the streamer's state", "err", err)
+			}
+		}
+		o.flushHeld(ctx)
 		if err := o.drain(ctx); err != nil {
 			return nil // ctx ended
 		}
@@ -383,25 +420,18 @@ func (o *Outbox) probe(ctx context.Context) {
 	}
 }
 
-// linkRestored reopens the link half of the gate and asks for the streamer's state anew.
+// linkRestored reopens the link half of the gate and has Run ask for the streamer's
+// state anew and publish what was held (Run does it: no goroutine outlives Run).
 func (o *Outbox) linkRestored() {
 	o.mu.Lock()
 	was := o.linkUp
 	o.linkUp = true
-	c := o.client
+	o.refollow = true
 	o.mu.Unlock()
 	if !was {
 		o.log.Info("leader reachable again")
 	}
-	if c != nil {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
-			defer cancel()
-			if err := o.follow(ctx); err != nil {
-				o.log.Debug("resubscribe to the streamer's state", "err", err)
-			}
-		}()
-	}
+	o.poke()
 }
 
 // drain replays the spool, oldest first, while the gate is open. A batch leaves the spool
@@ -417,7 +447,7 @@ func (o *Outbox) drain(ctx context.Context) error {
 		}
 		entries, err := o.cfg.Spool.Oldest(o.cfg.Batch)
 		if err != nil {
-			o.log.Error("read outbox", "err", err)
+			o.fault.Fail(fmt.Errorf("read: %w", err))
 			return nil
 		}
 		if len(entries) == 0 {
@@ -449,7 +479,7 @@ func (o *Outbox) drain(ctx context.Context) error {
 			return nil
 		}
 		if err := o.cfg.Spool.Delete(ids); err != nil {
-			o.log.Error("delete replayed messages from the outbox", "err", err)
+			o.fault.Fail(fmt.Errorf("delete replayed messages: %w", err))
 			return nil
 		}
 		o.replayed.Add(int64(len(ids)))

@@ -25,6 +25,9 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 type flaky struct {
 	bus  *pubsub.Bus
 	down atomic.Bool
+	// hang makes publishes wait for their context instead: a frozen broker (kill -STOP)
+	// takes the packets and never answers.
+	hang atomic.Bool
 }
 
 func (f *flaky) Dial(ctx context.Context, o pubsub.Options) (pubsub.Client, error) {
@@ -43,6 +46,10 @@ type flakyClient struct {
 var errDown = errors.New("link down")
 
 func (c *flakyClient) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
+	if c.f.hang.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if c.f.down.Load() {
 		return errDown
 	}
@@ -286,13 +293,16 @@ func TestTimelessMessagesAndTheBound(t *testing.T) {
 	})
 }
 
-// Non-data messages pass straight through, errors included.
+// Non-retained non-data messages pass straight through, errors included; retained ones
+// are held while the link is down, the latest per topic, and published when it is back.
+// Neither is ever spooled.
 func TestOtherMessagesPassThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := pubsub.NewBus()
 		link := &flaky{bus: bus}
 		w := startWorker(t, link, filepath.Join(t.TempDir(), "outbox.db"), nil)
 		state := contract.JobTopic("pio01", "exp1", "od_reading", "$state")
+		command := contract.JobTopic("pio01", "exp1", "add_media", "$state/set")
 		if err := w.conn.Publish(context.Background(), state, []byte("ready"), 2, true); err != nil {
 			t.Fatal(err)
 		}
@@ -300,8 +310,22 @@ func TestOtherMessagesPassThrough(t *testing.T) {
 			t.Errorf("retained $state = %q", v)
 		}
 		link.down.Store(true)
-		if err := w.conn.Publish(context.Background(), state, []byte("sleeping"), 2, true); !errors.Is(err, errDown) {
-			t.Errorf("a $state publish on a dead link returned %v, want its error", err)
+		if err := w.conn.Publish(context.Background(), command, []byte("disconnected"), 1, false); !errors.Is(err, errDown) {
+			t.Errorf("a command on a dead link returned %v, want its error", err)
+		}
+		for _, v := range []string{"sleeping", "ready", "sleeping"} {
+			if err := w.conn.Publish(context.Background(), state, []byte(v), 2, true); err != nil {
+				t.Errorf("a $state publish on a dead link returned %v, want it held", err)
+			}
+		}
+		if v, _ := bus.Retained(state); string(v) != "ready" {
+			t.Errorf("retained $state during the outage = %q", v)
+		}
+		link.down.Store(false)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if v, _ := bus.Retained(state); string(v) != "sleeping" {
+			t.Errorf("retained $state after the outage = %q, want the latest held", v)
 		}
 		if n, _ := w.db.Outbox().Len(); n != 0 {
 			t.Errorf("%d messages spooled, want none", n)
