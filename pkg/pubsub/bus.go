@@ -15,7 +15,8 @@ import (
 // MQTT wildcards, and last wills that fire only on Crash, never on Close.
 //
 // Every published message reaches every matching subscription exactly once, whatever its
-// QoS: the Bus never drops and never reorders messages from one publisher. Each
+// QoS: the Bus never drops (short of a subscription's delivery bound, Options.MaxQueued)
+// and never reorders messages from one publisher. Each
 // subscription has its own delivery goroutine, so a slow handler never blocks Publish.
 //
 // The Bus works inside a testing/synctest bubble (create it inside the bubble): idle
@@ -41,7 +42,7 @@ func (b *Bus) Dial(ctx context.Context, o Options) (Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &busClient{bus: b, subs: make(map[string]*queue)}
+	c := &busClient{bus: b, limit: o.MaxQueued, subs: make(map[string]*queue)}
 	if w := o.Will; w != nil {
 		c.will = &Will{Topic: w.Topic, Payload: bytes.Clone(w.Payload), QoS: w.QoS, Retain: w.Retain}
 	}
@@ -116,6 +117,7 @@ func (b *Bus) endLocked(c *busClient) bool {
 // busClient is one connection to a Bus. Its mutable fields are guarded by bus.mu.
 type busClient struct {
 	bus    *Bus
+	limit  int // Options.MaxQueued
 	will   *Will
 	subs   map[string]*queue
 	closed bool
@@ -155,7 +157,7 @@ func (c *busClient) Subscribe(ctx context.Context, filter string, _ byte, h Hand
 	if old, ok := c.subs[filter]; ok {
 		old.close()
 	}
-	q := startQueue(h, nil)
+	q := startQueue(h, nil, c.limit)
 	c.subs[filter] = q
 	for _, topic := range slices.Sorted(maps.Keys(b.retained)) {
 		if match(filter, topic) {

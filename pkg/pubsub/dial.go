@@ -43,7 +43,7 @@ func NewDialer(brokerAddr, username, password string, log *slog.Logger) Dialer {
 // for the first connection only because ConnectRetry retries a refusal forever and reports
 // nothing until it gives up.
 func (d *pahoDialer) Dial(ctx context.Context, o Options) (Client, error) {
-	c := newPahoClient(d.log.With("mqtt_client", o.ClientID), o.OnReconnect)
+	c := newPahoClient(d.log.With("mqtt_client", logID(o.ClientID)), o)
 	wait := firstRetry
 	for {
 		pc := paho.NewClient(d.options(o, c))

@@ -25,6 +25,7 @@ type pahoClient struct {
 	paho        paho.Client // set by Dial before the client is returned
 	log         *slog.Logger
 	onReconnect func()
+	maxQueued   int           // Options.MaxQueued
 	up          chan struct{} // closed by the first onConnect
 
 	ctx    context.Context // ends on Close; bounds renewals in onConnect
@@ -54,11 +55,12 @@ type subscription struct {
 
 var _ Client = (*pahoClient)(nil)
 
-func newPahoClient(log *slog.Logger, onReconnect func()) *pahoClient {
+func newPahoClient(log *slog.Logger, o Options) *pahoClient {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &pahoClient{
 		log:         log,
-		onReconnect: onReconnect,
+		onReconnect: o.OnReconnect,
+		maxQueued:   o.MaxQueued,
 		up:          make(chan struct{}),
 		ctx:         ctx,
 		cancel:      cancel,
@@ -90,7 +92,7 @@ func (c *pahoClient) Subscribe(ctx context.Context, filter string, qos byte, h H
 	if !validFilter(filter) {
 		return fmt.Errorf("subscribe %q: %w", filter, ErrInvalidFilter)
 	}
-	s := &subscription{filter: filter, qos: qos, q: startQueue(h, c.log), live: make(map[string]struct{})}
+	s := &subscription{filter: filter, qos: qos, q: startQueue(h, c.log.With("filter", filter), c.maxQueued), live: make(map[string]struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -190,8 +192,9 @@ func (c *pahoClient) route(_ paho.Client, pm paho.Message) {
 }
 
 // onConnect runs on its own goroutine after every successful connection. The first one
-// only releases Dial; later ones renew every subscription and then run OnReconnect, so
-// that a job republishing its state after a reconnect already hears the replies.
+// only releases Dial; later ones renew every subscription and only then run OnReconnect,
+// so that a job republishing its state after a reconnect already hears the replies, and
+// the leader's ingester never announces `ready` without its subscriptions.
 func (c *pahoClient) onConnect(pc paho.Client) {
 	c.renewMu.Lock()
 	defer c.renewMu.Unlock()
@@ -204,24 +207,72 @@ func (c *pahoClient) onConnect(pc paho.Client) {
 		return
 	}
 	c.log.Info("mqtt client reconnected")
-	c.mu.Lock()
-	filters := make(map[string]byte, len(c.subs))
-	for f, s := range c.subs {
-		filters[f] = s.qos
-		clear(s.live) // the renewal's retained messages are current again
-	}
-	c.mu.Unlock()
-	if len(filters) > 0 {
-		ctx, cancel := context.WithTimeout(c.ctx, renewTimeout)
-		err := waitSuback(ctx, pc.SubscribeMultiple(filters, nil))
-		cancel()
-		if err != nil {
-			c.log.Warn("mqtt subscriptions not renewed", "n", len(filters), "err", err)
-		}
+	if !c.renew(pc) {
+		return // closed, or the connection is gone: the next onConnect renews
 	}
 	if c.onReconnect != nil && !c.isClosed() {
 		c.onReconnect()
 	}
+}
+
+// renew subscribes again to every filter, retrying the ones that failed (no SUBACK, or a
+// refusal) with back-off for as long as the connection is up. It reports whether all are
+// renewed.
+func (c *pahoClient) renew(pc paho.Client) bool {
+	c.mu.Lock()
+	todo := make(map[string]byte, len(c.subs))
+	for f, s := range c.subs {
+		todo[f] = s.qos
+		clear(s.live) // the renewal's retained messages are current again
+	}
+	c.mu.Unlock()
+	wait := firstRetry
+	for attempt := 1; len(todo) > 0; attempt++ {
+		ctx, cancel := context.WithTimeout(c.ctx, renewTimeout)
+		t := pc.SubscribeMultiple(todo, nil)
+		err := waitToken(ctx, t)
+		cancel()
+		if err == nil {
+			if st, ok := t.(*paho.SubscribeToken); ok {
+				for f, code := range st.Result() {
+					if code < 0x80 {
+						delete(todo, f)
+					} else {
+						err = fmt.Errorf("broker refused subscription to %q (code %#x)", f, code)
+					}
+				}
+			} else {
+				clear(todo)
+			}
+		}
+		if len(todo) == 0 {
+			if attempt > 1 {
+				c.log.Info("mqtt subscriptions renewed", "attempts", attempt)
+			}
+			break
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			c.log.Warn("mqtt subscriptions not renewed; retrying", "failed", len(todo), "attempt", attempt, "err", err, "in", wait)
+		}
+		select {
+		case <-time.After(wait):
+		case <-c.ctx.Done():
+			return false
+		}
+		if !pc.IsConnectionOpen() {
+			c.log.Warn("mqtt connection lost before the subscriptions were renewed")
+			return false
+		}
+		wait = min(2*wait, maxRetry)
+		c.mu.Lock()
+		for f := range todo { // an Unsubscribe meanwhile needs no renewal
+			if _, ok := c.subs[f]; !ok {
+				delete(todo, f)
+			}
+		}
+		c.mu.Unlock()
+	}
+	return !c.isClosed()
 }
 
 func (c *pahoClient) onLost(_ paho.Client, err error) {

@@ -46,8 +46,12 @@ type Options struct {
 	ClientID  string // "" lets the broker choose
 	Will      *Will
 	KeepAlive time.Duration // 0 means 60 s
-	// OnReconnect runs after an automatic reconnect, once subscriptions are renewed.
+	// OnReconnect runs after an automatic reconnect, once every subscription is renewed; while
+	// a renewal fails it is retried, and OnReconnect waits.
 	OnReconnect func()
+	// MaxQueued bounds the messages waiting for one subscription's handler; beyond it new
+	// messages are dropped and logged (see queue). 0 means DefaultMaxQueued.
+	MaxQueued int
 }
 
 // Dialer opens connections; the paho Dialer and the in-memory Bus both implement it.

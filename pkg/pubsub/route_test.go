@@ -27,7 +27,7 @@ func (m fakeMessage) Retained() bool  { return m.retained }
 func TestRouteDropsStaleRetained(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		c := newPahoClient(slog.New(slog.DiscardHandler), nil)
+		c := newPahoClient(slog.New(slog.DiscardHandler), Options{})
 		var mu sync.Mutex
 		got := map[string][]string{}
 		for _, f := range []string{"a/#", "a/b"} {
@@ -39,7 +39,7 @@ func TestRouteDropsStaleRetained(t *testing.T) {
 					s += " (retained)"
 				}
 				got[f] = append(got[f], s)
-			}, nil)}
+			}, nil, 0)}
 		}
 		for _, m := range []fakeMessage{
 			{topic: "a/c", payload: "old", retained: true}, // no live a/c yet: delivered

@@ -19,4 +19,9 @@ var (
 	ErrPWMInUse = errors.New("PWM channel in use")
 	// ErrShuttingDown: the supervisor is stopping and starts nothing new.
 	ErrShuttingDown = errors.New("supervisor is shutting down")
+	// ErrStartAborted: a stop or shutdown arrived while the job was still starting.
+	ErrStartAborted = errors.New("start aborted by a stop")
+	// ErrLateStart: a job that moves liquid could not start soon enough after its request
+	// (a broker outage); it is refused rather than run late.
+	ErrLateStart = errors.New("refused to start late")
 )

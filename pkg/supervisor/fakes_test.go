@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
@@ -134,8 +135,26 @@ type rig struct {
 
 func newRig(t *testing.T, specs ...Spec) *rig {
 	t.Helper()
+	return newRigWith(t, rigOptions{}, specs...)
+}
+
+// rigOptions adjust a rig before its supervisor starts.
+type rigOptions struct {
+	dialer func(bus *pubsub.Bus) pubsub.Dialer // nil: the bus itself
+	before func(r *rig)                        // runs before the supervisor's Run
+}
+
+func newRigWith(t *testing.T, o rigOptions, specs ...Spec) *rig {
+	t.Helper()
 	r := &rig{t: t, bus: pubsub.NewBus(), logs: &logSink{}, pwm: &fakePWM{}, reg: newMemRegistry(), seen: make(chan string, 256), done: make(chan struct{})}
-	sup, err := New(Config{Unit: "pio01", Leader: "leader", Jobs: specs, Dialer: r.bus, Registry: r.reg,
+	var dialer pubsub.Dialer = r.bus
+	if o.dialer != nil {
+		dialer = o.dialer(r.bus)
+	}
+	if o.before != nil {
+		o.before(r)
+	}
+	sup, err := New(Config{Unit: "pio01", Leader: "leader", Jobs: specs, Dialer: dialer, Registry: r.reg,
 		Board: hal.Board{PWM: map[string]hal.PWM{"1": r.pwm}}, Clock: clock.Real{}, Log: slog.New(r.logs), Conf: config.LoadDefault()})
 	if err != nil {
 		t.Fatal(err)
@@ -186,4 +205,68 @@ func (r *rig) drain() []string {
 			return out
 		}
 	}
+}
+
+// count returns how many log messages contain sub.
+func (s *logSink) count(sub string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.msgs {
+		if strings.Contains(m, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// longest returns the length of the longest log message.
+func (s *logSink) longest() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.msgs {
+		n = max(n, len(m))
+	}
+	return n
+}
+
+// stallDialer dials on the bus, except that a Dial whose client id starts with a blocked
+// prefix waits until its ctx ends (a broker frozen by kill -STOP, or an id it never
+// accepts), and one with a delayed prefix takes that long before connecting.
+type stallDialer struct {
+	bus     *pubsub.Bus
+	mu      sync.Mutex
+	blocked map[string]int // prefix -> how many Dials still block
+	delay   map[string]time.Duration
+	entered chan string // receives the client id of every blocked Dial
+}
+
+func newStallDialer(bus *pubsub.Bus) *stallDialer {
+	return &stallDialer{bus: bus, blocked: map[string]int{}, delay: map[string]time.Duration{}, entered: make(chan string, 16)}
+}
+
+func (d *stallDialer) Dial(ctx context.Context, o pubsub.Options) (pubsub.Client, error) {
+	d.mu.Lock()
+	var block bool
+	var wait time.Duration
+	for p, n := range d.blocked {
+		if strings.HasPrefix(o.ClientID, p) && n > 0 {
+			d.blocked[p] = n - 1
+			block = true
+		}
+	}
+	for p, w := range d.delay {
+		if strings.HasPrefix(o.ClientID, p) {
+			wait = w
+		}
+	}
+	d.mu.Unlock()
+	if block {
+		d.entered <- o.ClientID
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	time.Sleep(wait) // ignores ctx: a connect that the network finally lets through late
+	return d.bus.Dial(ctx, o)
 }

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -18,7 +17,14 @@ const (
 	startGrace = time.Second
 	// stopWait bounds the wait for a job to return after a stop request; after it the
 	// supervisor finishes the job itself, so a stuck job cannot hold the daemon's shutdown.
+	// It also bounds the wait for a job's helper goroutines once its Run returned.
 	stopWait = 2 * time.Second
+	// connectTimeout bounds a job's connect to the broker (on top of the request's ctx): a
+	// frozen broker or a client id it never accepts fails the start instead of hanging it.
+	connectTimeout = 10 * time.Second
+	// maxLiquidStartDelay is how late, in wall time after the request, a job that moves
+	// liquid may still start: a dose asked for during an outage is refused, not run later.
+	maxLiquidStartDelay = 5 * time.Second
 )
 
 // instance is one running job.
@@ -27,12 +33,15 @@ type instance struct {
 	job    Job
 	rt     *Runtime
 	source string
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the job is finished
-	err    error         // why Run ended, set before done closes
-	once   sync.Once
-	sup    *Supervisor
-	key    string // key in Supervisor.running: the job name, or a unique key for an action
+	cancel context.CancelFunc // set before the instance is visible in Supervisor.running
+	done   chan struct{}      // closed when the job is finished
+	// launched closes when launch returns: from then on the instance is running or finished,
+	// and only then may stopAndWait finish it itself.
+	launched chan struct{}
+	err      error // why Run ended, set before done closes
+	once     sync.Once
+	sup      *Supervisor
+	key      string // key in Supervisor.running: the job name, or a unique key for an action
 }
 
 // StartJob starts a job and returns once it is ready, has failed, or the start grace passed.
@@ -88,27 +97,42 @@ func (s *Supervisor) experimentFor(spec Spec, env map[string]string) (string, er
 }
 
 // launch registers the job, connects it with its last will, publishes init and starts it.
+//
+// The instance is stoppable from the moment it reserves its name: its cancel func exists
+// before anyone can see it, a stop cancels the connect, and launch itself then abandons the
+// start (registry row ended, name freed, connection closed), so a stop during a start never
+// meets a half-built instance.
 func (s *Supervisor) launch(ctx context.Context, spec Spec, job Job, exp, source string) (*instance, error) {
+	requested := time.Now() // wall time: how late a pump may start is a real-world matter
 	log := s.cfg.Log.With("unit", s.cfg.Unit, "experiment", exp, "job", spec.Name)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, ErrShuttingDown
-	}
-	key := s.runningKey(spec)
-	if other, busy := s.running[key]; busy {
-		s.mu.Unlock()
-		log.Warn(fmt.Sprintf("%s is already running (job_id=%d). Skipping.", spec.Name, other.rt.jobID))
-		return nil, fmt.Errorf("%w: %s", ErrAlreadyRunning, spec.Name)
-	}
-	in := &instance{spec: spec, job: job, source: source, done: make(chan struct{}), sup: s, key: key}
-	s.running[key] = in // reserve the name while connecting
-	s.mu.Unlock()
-
 	if source == "" {
 		source = "user"
 	}
-	in.source = source
+	jobCtx, cancel := context.WithCancel(s.base)
+	rt := &Runtime{unit: s.cfg.Unit, experiment: exp, job: spec.Name, clock: s.cfg.Clock, log: log,
+		registry: s.cfg.Registry, board: s.cfg.Board, pwms: s.pwms, hooks: job, stop: cancel,
+		readyCh: make(chan struct{}), state: Disconnected, requested: requested, movesLiquid: movesLiquid(spec.Name),
+		settings: map[string]*declared{"state": {Setting: Setting{Name: "state", Datatype: contract.String, Settable: true, Persist: true}}}}
+	rt.inbox = newInbox(rt)
+	in := &instance{spec: spec, job: job, rt: rt, source: source, cancel: cancel, done: make(chan struct{}),
+		launched: make(chan struct{}), sup: s}
+	defer close(in.launched)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return nil, ErrShuttingDown
+	}
+	in.key = s.runningKey(spec)
+	if other, busy := s.running[in.key]; busy {
+		s.mu.Unlock()
+		cancel()
+		log.Warn(fmt.Sprintf("%s is already running (job_id=%d). Skipping.", spec.Name, other.jobID()))
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyRunning, spec.Name)
+	}
+	s.running[in.key] = in // reserve the name while connecting
+	s.mu.Unlock()
+
 	longRunning := 0
 	if spec.LongRunning {
 		longRunning = 1
@@ -117,28 +141,25 @@ func (s *Supervisor) launch(ctx context.Context, spec Spec, job Job, exp, source
 		JobSource: source, StartedAt: contract.FormatTime(s.cfg.Clock.Now()), IsRunning: 1,
 		Leader: s.cfg.Leader, IsLongRunningJob: longRunning})
 	if err != nil {
-		s.forget(in)
+		in.finish(err)
 		return nil, fmt.Errorf("register %s: %w", spec.Name, err)
 	}
-	will := &pubsub.Will{Topic: contract.JobTopic(s.cfg.Unit, exp, spec.Name, contract.StateAttr), Payload: []byte(Lost), QoS: pubsub.ExactlyOnce, Retain: true}
-	rt := &Runtime{unit: s.cfg.Unit, experiment: exp, job: spec.Name, jobID: id, clock: s.cfg.Clock, log: log,
-		registry: s.cfg.Registry, board: s.cfg.Board, pwms: s.pwms, hooks: job,
-		commands: make(chan command, 64), readyCh: make(chan struct{}), state: Disconnected,
-		settings: map[string]*declared{"state": {Setting: Setting{Name: "state", Datatype: contract.String, Settable: true, Persist: true}}}}
-	in.rt = rt
-	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{
-		ClientID: fmt.Sprintf("%s-sub-%s-%s-%s", spec.Name, s.cfg.Unit, exp, suffix()), Will: will,
-		KeepAlive: 125 * time.Second, OnReconnect: rt.republish})
-	if err != nil {
-		_ = s.cfg.Registry.End(id, contract.FormatTime(s.cfg.Clock.Now()))
-		s.forget(in)
-		return nil, fmt.Errorf("connect %s: %w", spec.Name, err)
+	s.mu.Lock()
+	rt.jobID = id // under s.mu: StopJobs filters on it
+	s.mu.Unlock()
+
+	conn, err := s.dial(ctx, jobCtx, rt, spec, exp)
+	if err == nil {
+		rt.conn = conn
+		err = rt.moveTo(ctx, Init)
 	}
-	rt.conn = conn
-	jobCtx, cancel := context.WithCancel(s.base)
-	in.cancel = cancel
-	rt.stop = cancel
-	if err := rt.moveTo(ctx, Init); err != nil {
+	if err == nil {
+		err = rt.startLate()
+	}
+	if err == nil && jobCtx.Err() != nil {
+		err = fmt.Errorf("%w: %s was stopped while it connected", ErrStartAborted, spec.Name)
+	}
+	if err != nil {
 		in.finish(err)
 		return nil, err
 	}
@@ -146,12 +167,58 @@ func (s *Supervisor) launch(ctx context.Context, spec Spec, job Job, exp, source
 	return in, nil
 }
 
+// dial connects the job within the request's ctx and the connect timeout; a stop (jobCtx)
+// cancels it. A job that moves liquid gets only maxLiquidStartDelay.
+func (s *Supervisor) dial(ctx, jobCtx context.Context, rt *Runtime, spec Spec, exp string) (pubsub.Client, error) {
+	timeout := connectTimeout
+	if rt.movesLiquid {
+		timeout = maxLiquidStartDelay
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	defer context.AfterFunc(jobCtx, cancel)()
+	will := &pubsub.Will{Topic: contract.JobTopic(s.cfg.Unit, exp, spec.Name, contract.StateAttr), Payload: []byte(Lost), QoS: pubsub.ExactlyOnce, Retain: true}
+	conn, err := s.cfg.Dialer.Dial(dctx, pubsub.Options{
+		ClientID: fmt.Sprintf("%s-sub-%s-%s-%s", spec.Name, s.cfg.Unit, exp, pubsub.ClientSuffix()), Will: will,
+		KeepAlive: 125 * time.Second, OnReconnect: rt.republish})
+	switch {
+	case jobCtx.Err() != nil:
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, fmt.Errorf("%w: %s was stopped while it connected", ErrStartAborted, spec.Name)
+	case err != nil && rt.movesLiquid && time.Since(rt.requested) >= maxLiquidStartDelay:
+		return nil, fmt.Errorf("%w: %s could not connect within %v: %w", ErrLateStart, spec.Name, maxLiquidStartDelay, err)
+	case err != nil:
+		return nil, fmt.Errorf("connect %s: %w", spec.Name, err)
+	}
+	return conn, nil
+}
+
+// startLate refuses to go on with a job that moves liquid once maxLiquidStartDelay of wall
+// time has passed since the request: a dose asked for during a broker outage is not run
+// when the broker comes back.
+func (rt *Runtime) startLate() error {
+	if late := time.Since(rt.requested); rt.movesLiquid && late > maxLiquidStartDelay {
+		return fmt.Errorf("%w: %s would start %v after it was asked for (limit %v)", ErrLateStart, rt.job, late.Round(time.Millisecond), maxLiquidStartDelay)
+	}
+	return nil
+}
+
+// movesLiquid tells the jobs that drive a pump directly (the dosing actions and anything
+// named for a pump or PWM output), the first group of the stop order.
+func movesLiquid(job string) bool { return stopPriority(job) == 1 }
+
+func (in *instance) jobID() int64 { return in.rt.jobID }
+
 // run executes the job; whatever happens inside, the job is finished afterwards.
 func (in *instance) run(ctx context.Context) {
 	err := in.safeRun(ctx)
 	if err != nil {
 		in.rt.log.Error(err.Error())
 	}
+	in.cancel() // helpers started with Runtime.Go watch the job's ctx
+	in.rt.joinHelpers(stopWait)
 	in.finish(err)
 }
 
@@ -167,42 +234,60 @@ func (in *instance) safeRun(ctx context.Context) (err error) {
 
 // finish leaves the hardware safe, publishes `disconnected`, clears non-persistent settings,
 // ends the registry row and closes the connection. Each step runs even if an earlier failed.
+// An instance whose start failed has no connection (nothing to publish) or no registry row
+// yet; those steps are skipped.
 func (in *instance) finish(cause error) {
 	in.once.Do(func() {
 		rt := in.rt
 		ctx := context.Background()
+		in.cancel()
 		rt.releasePWMs()
 		rt.mu.Lock()
 		rt.stopping = true
 		rt.mu.Unlock()
-		if err := rt.moveTo(ctx, Disconnected); err != nil {
-			rt.log.Debug("publish disconnected", "err", err)
-		}
-		for _, name := range rt.toClear() {
-			if err := rt.clear(ctx, name); err != nil {
-				rt.log.Debug("clear setting", "setting", name, "err", err)
+		rt.inbox.close()
+		if rt.conn != nil {
+			if err := rt.moveTo(ctx, Disconnected); err != nil {
+				rt.log.Debug("publish disconnected", "err", err)
+			}
+			for _, name := range rt.toClear() {
+				if err := rt.clear(ctx, name); err != nil {
+					rt.log.Debug("clear setting", "setting", name, "err", err)
+				}
 			}
 		}
-		if err := rt.registry.End(rt.jobID, contract.FormatTime(rt.clock.Now())); err != nil {
-			rt.log.Debug("end registry row", "err", err)
+		if rt.jobID != 0 {
+			if err := rt.registry.End(rt.jobID, contract.FormatTime(rt.clock.Now())); err != nil {
+				rt.log.Debug("end registry row", "err", err)
+			}
 		}
-		rt.conn.Close()
+		if rt.conn != nil {
+			rt.conn.Close()
+		}
 		in.err = cause
 		in.sup.forget(in)
 		close(in.done)
 	})
 }
 
-// stopAndWait requests the stop and waits for the job, finishing it itself if it hangs.
+// stopAndWait requests the stop and waits for the job, finishing it itself if it hangs. A job
+// still starting is left to launch, which abandons it once its connect returns (the connect
+// is cancelled by the stop and bounded by connectTimeout anyway).
 func (in *instance) stopAndWait() {
 	in.cancel()
 	t := time.NewTimer(stopWait) // wall time: shutdown must end in real seconds at any sim speed
 	defer t.Stop()
 	select {
 	case <-in.done:
+		return
 	case <-t.C:
+	}
+	select {
+	case <-in.launched:
 		in.rt.log.Error("job did not stop in time; finishing it")
 		in.finish(nil)
+	default:
+		in.rt.log.Error("job still starting after a stop; it ends when its connect returns")
 	}
 }
 
@@ -235,15 +320,4 @@ func (rt *Runtime) republish() {
 			rt.log.Debug("republish", "setting", name, "err", err)
 		}
 	}
-}
-
-// suffix is the 4 random characters of a client id (spec/mqtt.md §1).
-func suffix() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

@@ -22,6 +22,9 @@ type Waker interface {
 // Ready ends initialisation: the job starts listening for commands and publishes `ready`.
 // Jobs call it once, after declaring settings and preparing hardware.
 func (rt *Runtime) Ready(ctx context.Context) error {
+	if err := rt.startLate(); err != nil {
+		return err
+	}
 	for _, unit := range []string{rt.unit, contract.Broadcast} {
 		if err := rt.conn.Subscribe(ctx, contract.SetFilter(unit, rt.experiment, rt.job), pubsub.ExactlyOnce, rt.onSet); err != nil {
 			return fmt.Errorf("subscribe to /set: %w", err)
@@ -39,7 +42,7 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 }
 
 // Commands delivers /set requests; the job passes each to Apply on its own goroutine.
-func (rt *Runtime) Commands() <-chan command { return rt.commands }
+func (rt *Runtime) Commands() <-chan command { return rt.inbox.ch }
 
 // Serve applies commands until ctx ends: the whole main loop of a job with no periodic work.
 func (rt *Runtime) Serve(ctx context.Context) error {
@@ -47,7 +50,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case c := <-rt.commands:
+		case c := <-rt.inbox.ch:
 			rt.Apply(ctx, c)
 		}
 	}
@@ -68,11 +71,14 @@ func (rt *Runtime) onSet(m pubsub.Message) {
 		rt.stop() // stop at once, even while the job is busy
 		return
 	}
-	select {
-	case rt.commands <- command{attr: attr, payload: m.Payload}:
-	default:
-		rt.log.Warn("command queue full, dropping /set", "attr", attr)
+	rt.mu.Lock()
+	_, known := rt.settings[attr]
+	rt.mu.Unlock()
+	if !known {
+		rt.log.Debug("set of unknown attribute ignored", "attr", echo([]byte(attr)))
+		return // never queued: the inbox holds one entry per declared setting at most
 	}
+	rt.inbox.put(command{attr: attr, payload: m.Payload})
 }
 
 // onOwnState repairs a `lost` written by the broker while this job was in fact alive
@@ -110,7 +116,7 @@ func (rt *Runtime) Apply(ctx context.Context, c command) {
 	rt.mu.Unlock()
 	switch {
 	case !ok:
-		rt.log.Debug("set of unknown attribute ignored", "attr", c.attr)
+		rt.log.Debug("set of unknown attribute ignored", "attr", echo([]byte(c.attr)))
 		return
 	case !d.Settable:
 		rt.log.Warn(fmt.Sprintf("Unable to set `%s` in %s. `%s` is read-only.", c.attr, rt.job, c.attr))
@@ -119,7 +125,7 @@ func (rt *Runtime) Apply(ctx context.Context, c command) {
 		rt.log.Debug("set of attribute without a value ignored", "attr", c.attr)
 		return
 	}
-	v, err := contract.Cast(d.Datatype, c.payload)
+	v, err := decodeSet(d.Datatype, c.payload)
 	if err == nil {
 		if d.OnSet != nil {
 			err = d.OnSet(v)
@@ -138,7 +144,7 @@ func (rt *Runtime) applyState(ctx context.Context, to State) {
 	from := rt.State()
 	switch {
 	case !to.Valid():
-		rt.log.Error(fmt.Sprintf("saw %s: not a valid state", to))
+		rt.log.Error(fmt.Sprintf("saw %s: not a valid state", echo([]byte(to))))
 		return
 	case to == from:
 		return

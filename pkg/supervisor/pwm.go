@@ -1,9 +1,11 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -118,4 +120,40 @@ func (rt *Runtime) releasePWMs() {
 		b.mu.Unlock()
 	}
 	rt.publishPWMs()
+}
+
+// zeroAll switches every output off and forgets every duty cycle. At supervisor start no job
+// holds an output, whatever a killed predecessor left on.
+func (b *pwmBank) zeroAll(log *slog.Logger) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch, out := range b.outputs {
+		if err := out.SetDutyCycle(0); err != nil {
+			log.Error("could not switch PWM off at start", "channel", ch, "err", err)
+		}
+	}
+	clear(b.dc)
+}
+
+// correctPWMs answers every retained `pwms/dc` snapshot of this unit that is not the truth
+// with the true one. Retained copies arrive when the supervisor subscribes (at start and
+// after a reconnect), so a snapshot left by a killed daemon (a pump shown at 100 %) is
+// replaced under whichever experiment it was published.
+func (s *Supervisor) correctPWMs(conn pubsub.Client) pubsub.Handler {
+	return func(m pubsub.Message) {
+		if !m.Retained {
+			return // a live snapshot comes from one of our jobs
+		}
+		truth := s.pwms.snapshot()
+		if bytes.Equal(m.Payload, truth) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		defer cancel()
+		if err := conn.Publish(ctx, m.Topic, truth, pubsub.AtLeastOnce, true); err != nil {
+			s.cfg.Log.Warn("could not correct a stale pwms/dc", "topic", m.Topic, "err", err)
+			return
+		}
+		s.cfg.Log.Info("corrected a stale pwms/dc", "topic", m.Topic, "was", echo(m.Payload), "now", string(truth))
+	}
 }

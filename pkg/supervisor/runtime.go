@@ -30,9 +30,14 @@ type Runtime struct {
 	pwms                  *pwmBank
 	hooks                 any // the Job, checked for Sleeper/Waker
 
-	commands chan command
-	readyCh  chan struct{}
-	stop     func() // requests the end of the job
+	inbox   *inbox
+	readyCh chan struct{}
+	stop    func() // requests the end of the job
+	// requested is the wall time of the start request; movesLiquid marks a job that must not
+	// start late (see maxLiquidStartDelay).
+	requested   time.Time
+	movesLiquid bool
+	helpers     sync.WaitGroup // goroutines started with Go
 
 	mu       sync.Mutex
 	state    State
@@ -40,6 +45,7 @@ type Runtime struct {
 	order    []string // declaration order, for republishing and AutomationSettings
 	claimed  []string // PWM channels this job holds
 	stopping bool
+	joined   bool // helpers were joined: Go starts nothing more
 }
 
 type declared struct {

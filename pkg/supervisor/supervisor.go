@@ -91,14 +91,18 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := s.cfg.Registry.Reset(); err != nil {
 		return fmt.Errorf("reset job registry: %w", err)
 	}
+	s.pwms.zeroAll(s.cfg.Log) // before any job may claim an output
 	close(s.started)
-	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "supervisor-" + s.cfg.Unit + "-" + suffix()})
+	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "supervisor-" + s.cfg.Unit + "-" + pubsub.ClientSuffix()})
 	if err != nil {
 		return fmt.Errorf("connect supervisor of %s: %w", s.cfg.Unit, err)
 	}
 	defer conn.Close()
 	if err := conn.Subscribe(ctx, contract.AssignmentTopicFor(s.cfg.Unit), pubsub.ExactlyOnce, s.onAssignment); err != nil {
 		return fmt.Errorf("subscribe to assignment: %w", err)
+	}
+	if err := conn.Subscribe(ctx, contract.Topic(s.cfg.Unit, "+", "pwms", "dc"), pubsub.AtLeastOnce, s.correctPWMs(conn)); err != nil {
+		return fmt.Errorf("subscribe to pwms/dc: %w", err)
 	}
 	for _, job := range s.cfg.Autostart {
 		if err := s.StartJob(ctx, job, contract.RunRequest{}); err != nil {
