@@ -12,6 +12,15 @@
 //   - Storing is idempotent: a message delivered twice (QoS 1, or a worker's outbox
 //     replaying it) maps to an identical row, which the store drops. Replayed batches are
 //     acknowledged only once their rows are committed (protocol.go).
-//   - The streamer's retained $state says ready only while it is subscribed: workers'
-//     outboxes hold their data back whenever it does not.
+//   - The streamer's retained $state says ready only while it is subscribed and its
+//     latest commit worked: workers' outboxes hold their data back whenever it does not.
+//     A failed commit says sleeping, is logged (the first at once) and reported in
+//     Stats.Fault; the streamer writes the failed rows again every few seconds and says
+//     ready once a commit works.
+//   - A log message is stored with at most MaxLogMessage bytes; a dosing event's
+//     volume_change must lie in [MinVolumeChangeML, MaxVolumeChangeML] (else malformed).
+//   - At start the streamer republishes every current assignment, retained, from the
+//     store: a restarted broker has forgotten them.
+//   - A clean stop is not an error: handlers still running finish their writes, the
+//     writer commits them, and no goroutine the streamer started outlives Run.
 package ingest

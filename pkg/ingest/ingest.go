@@ -23,6 +23,13 @@ type Store interface {
 	NewWriter(o store.WriterOptions) *store.Writer
 }
 
+// rowWriter is what the streamer uses of a *store.Writer.
+type rowWriter interface {
+	Run(ctx context.Context) error
+	Write(ctx context.Context, rows []store.Row, done func(store.InsertStats, error)) error
+	Stats() store.WriterStats
+}
+
 // Config configures an Ingester. Dialer, Store and Leader are required.
 type Config struct {
 	// Dialer connects to the leader's broker. The streamer dials its own connection: it
@@ -54,20 +61,29 @@ type Ingester struct {
 	log    *slog.Logger
 	clock  clock.Clock
 	qos    byte
-	writer *store.Writer
+	writer rowWriter
 	pwm    func(msg, *store.Row) error
 
-	ctx  context.Context // the Run context; handlers give up writing when it ends
+	wctx context.Context // the writer's: handlers queue rows until the writer stops
 	acks chan ack
+	// wake asks Run to publish the $state again (a reconnect, or storing changed): Run
+	// alone publishes it, so no goroutine outlives Run.
+	wake  chan struct{}
+	fault *Fault // failed commits: logged, and $state leaves ready until one works
 
 	received, retained, empty, testing, unmatched, malformed atomic.Int64
 	writeErrors, replays, replayed                           atomic.Int64
 	warned                                                   atomic.Int64 // warnings in the current stats period
-	errLogged                                                atomic.Bool  // a write error was logged this period
 
 	mu             sync.Mutex
 	client         pubsub.Client
 	lastWriteError string
+	failing        bool        // the latest commit failed: the streamer does not say ready
+	retryRows      []store.Row // the rows of the latest failed commit, written again to probe the store
+	// closed stops new handler calls from writing once Run is stopping; inflight counts
+	// those still writing, which Run waits for before it stops the writer.
+	closed   bool
+	inflight sync.WaitGroup
 }
 
 type ack struct {
@@ -90,6 +106,9 @@ type Stats struct {
 	LastWriteError string
 	Replays        int64 // outbox batches received
 	Replayed       int64 // messages in them
+	// Fault is the failing commits, from the first since the last that worked; nil while
+	// commits work.
+	Fault *FaultState
 }
 
 // New checks cfg and builds an Ingester; Run starts it.
@@ -104,7 +123,7 @@ func New(cfg Config) (*Ingester, error) {
 	case cfg.QoS > 2:
 		return nil, fmt.Errorf("ingest: QoS %d is not 0, 1 or 2", cfg.QoS)
 	}
-	in := &Ingester{cfg: cfg, log: cfg.Log, clock: cfg.Clock, qos: cfg.QoS, acks: make(chan ack, 256)}
+	in := &Ingester{cfg: cfg, log: cfg.Log, clock: cfg.Clock, qos: cfg.QoS, acks: make(chan ack, 256), wake: make(chan struct{}, 1)}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +131,7 @@ func New(cfg Config) (*Ingester, error) {
 	if in.clock == nil {
 		in.clock = clock.Real{}
 	}
+	in.fault = NewFault("database write", in.log, in.clock.Now)
 	if in.qos == 0 {
 		in.qos = pubsub.AtLeastOnce
 	}
@@ -130,14 +150,22 @@ func New(cfg Config) (*Ingester, error) {
 	return in, nil
 }
 
-// Run connects, subscribes, says ready and stores until ctx ends; then it says
-// disconnected, stops receiving, commits what it holds and returns nil.
+// Run connects, republishes the assignments, subscribes, says ready and stores until
+// ctx ends; then it says disconnected, stops receiving, commits what it holds and returns
+// nil. While commits fail its $state says sleeping, so that workers keep their data.
 func (in *Ingester) Run(ctx context.Context) error {
-	in.ctx = ctx
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	in.wctx = wctx
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- in.writer.Run(wctx) }()
 	defer func() {
+		// Handlers still writing finish (the writer takes their rows), later ones drop
+		// theirs (workers' outboxes keep them: the streamer said disconnected), then the
+		// writer commits what it holds.
+		in.mu.Lock()
+		in.closed = true
+		in.mu.Unlock()
+		in.inflight.Wait()
 		stopWriter()
 		<-writerDone
 	}()
@@ -147,7 +175,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	c, err := in.cfg.Dialer.Dial(ctx, pubsub.Options{
 		ClientID:    id,
 		Will:        &pubsub.Will{Topic: state, Payload: []byte("lost"), QoS: pubsub.ExactlyOnce, Retain: true},
-		OnReconnect: func() { go in.announce("ready") },
+		OnReconnect: in.poke,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -159,6 +187,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	in.client = c
 	in.mu.Unlock()
 	defer c.Close()
+	in.announceAssignments(ctx, c)
 	// The subscriptions are spread over Connections connections: each has its own
 	// in-order delivery pipeline and its own in-flight window at the broker, which drops
 	// messages for a client that falls more than that window behind.
@@ -182,20 +211,33 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if err := c.Subscribe(ctx, replayFilter, pubsub.AtLeastOnce, in.handleReplay); err != nil {
 		return fmt.Errorf("%s: subscribe %s: %w", JobName, replayFilter, err)
 	}
-	in.announce("ready")
+	in.announce(in.state())
 	in.log.Info("storing mqtt data", "subscriptions", len(Filters())+1)
 
-	// The period is wall time: it paces logging, not the experiment.
+	// The periods are wall time: they pace logging and retries, not the experiment.
 	ticker := clock.Real{}.NewTicker(in.cfg.StatsEvery)
 	defer ticker.Stop()
+	retry := clock.Real{}.NewTicker(commitRetry)
+	defer retry.Stop()
 	var last Stats
 	for {
 		select {
 		case <-ctx.Done():
 			in.announce("disconnected")
 			return nil
+		case <-in.wake:
+			in.announce(in.state())
 		case a := <-in.acks:
 			in.sendAck(ctx, a)
+		case <-retry.C():
+			in.mu.Lock()
+			failing, rows := in.failing, in.retryRows
+			in.mu.Unlock()
+			if failing {
+				// Real rows, so that the probe needs what failed (room on the disk);
+				// stored once whatever else stores them meanwhile.
+				in.write(rows, func(store.InsertStats, error) {})
+			}
 		case <-ticker.C():
 			st := in.Stats()
 			in.log.Debug("ingest stats", "inserts_in_last_period", st.Inserted-last.Inserted,
@@ -204,7 +246,6 @@ func (in *Ingester) Run(ctx context.Context) error {
 			if n := in.warned.Swap(0); n > maxWarnings {
 				in.log.Warn("malformed payloads not logged", "n", n-maxWarnings)
 			}
-			in.errLogged.Store(false)
 			last = st
 		}
 	}
@@ -213,6 +254,31 @@ func (in *Ingester) Run(ctx context.Context) error {
 // maxWarnings is how many malformed payloads are logged per stats period; the rest are
 // only counted, so a misbehaving publisher cannot flood the logs (which are stored too).
 const maxWarnings = 20
+
+// commitRetry is how often a failing store is tried with an empty commit, so that the
+// streamer says ready again even when no message arrives.
+const commitRetry = 5 * time.Second
+
+// state is the $state the streamer announces while it runs.
+func (in *Ingester) state() string {
+	if in.isFailing() {
+		return "sleeping"
+	}
+	return "ready"
+}
+
+func (in *Ingester) isFailing() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.failing
+}
+
+func (in *Ingester) poke() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
 
 // announce publishes the streamer's retained $state.
 func (in *Ingester) announce(state string) {
@@ -244,11 +310,15 @@ func (in *Ingester) Stats() Stats {
 	in.mu.Lock()
 	lastErr := in.lastWriteError
 	in.mu.Unlock()
-	return Stats{Received: in.received.Load(), Inserted: ws.Inserted, Duplicates: ws.Duplicates,
+	st := Stats{Received: in.received.Load(), Inserted: ws.Inserted, Duplicates: ws.Duplicates,
 		Retained: in.retained.Load(), Empty: in.empty.Load(), Testing: in.testing.Load(),
 		Unmatched: in.unmatched.Load(), Malformed: in.malformed.Load() + ws.Invalid,
 		WriteErrors: in.writeErrors.Load(), LastWriteError: lastErr,
 		Replays: in.replays.Load(), Replayed: in.replayed.Load()}
+	if f, failing := in.fault.State(); failing {
+		st.Fault = &f
+	}
+	return st
 }
 
 // handle is the subscriptions' handler: it maps one live message to a row and queues it.
@@ -333,32 +403,60 @@ func (in *Ingester) toRow(topic string, payload []byte, now time.Time) (store.Ro
 	return row, true
 }
 
+// write queues rows for the writer. Once Run is stopping they are dropped, not failed:
+// the streamer has said disconnected, so workers' outboxes keep them.
 func (in *Ingester) write(rows []store.Row, done func(store.InsertStats, error)) {
 	if len(rows) == 0 && done == nil {
 		return
 	}
-	err := in.writer.Write(in.ctx, rows, func(st store.InsertStats, err error) {
-		if err != nil {
-			in.writeFailed(len(rows), err)
-		}
+	in.mu.Lock()
+	if in.closed || in.wctx == nil {
+		in.mu.Unlock()
+		return
+	}
+	in.inflight.Add(1)
+	in.mu.Unlock()
+	defer in.inflight.Done()
+	// wctx ends only after every handler has returned, so this waits for room, never
+	// for shutdown.
+	err := in.writer.Write(in.wctx, rows, func(st store.InsertStats, err error) {
+		in.committed(rows, err)
 		if done != nil {
 			done(st, err)
 		}
 	})
 	if err != nil {
-		// Only at shutdown: the writer stopped before the subscription did. An outbox
-		// replays such rows (no ack is sent for them).
-		in.writeFailed(len(rows), err)
+		in.committed(rows, err)
 	}
 }
 
-func (in *Ingester) writeFailed(n int, err error) {
-	in.writeErrors.Add(int64(n))
+// maxRetryRows bounds the rows kept to probe a failing store.
+const maxRetryRows = 1000
+
+// committed records a commit's outcome: a failure leaves ready (workers keep their data
+// and replay it later), the next success comes back to it.
+func (in *Ingester) committed(rows []store.Row, err error) {
+	if err == nil {
+		in.fault.OK()
+	} else {
+		in.writeErrors.Add(int64(len(rows)))
+		in.fault.Fail(err, "rows", len(rows))
+	}
 	in.mu.Lock()
-	in.lastWriteError = err.Error()
+	changed := in.failing != (err != nil)
+	in.failing = err != nil
+	switch {
+	case err == nil:
+		in.retryRows = nil
+	case len(rows) > 0:
+		in.lastWriteError = err.Error()
+		in.retryRows = rows[max(0, len(rows)-maxRetryRows):]
+	default:
+		in.lastWriteError = err.Error()
+	}
 	in.mu.Unlock()
-	if !in.errLogged.Swap(true) { // the first of each stats period, as the reference
-		in.log.Error("database write failed", "rows", n, "err", err)
+	if changed {
+		in.poke()
 	}
 }
 

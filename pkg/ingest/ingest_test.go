@@ -46,6 +46,12 @@ type rig struct {
 
 func newRig(t *testing.T, before func(pub pubsub.Client)) *rig {
 	t.Helper()
+	return newRigWith(t, before, nil)
+}
+
+// newRigWith is newRig with setup run on the Ingester before Run.
+func newRigWith(t *testing.T, before func(pub pubsub.Client), setup func(*ingest.Ingester)) *rig {
+	t.Helper()
 	r := &rig{t: t, bus: pubsub.NewBus(), done: make(chan error, 1), dbDir: t.TempDir()}
 	var err error
 	if r.db, err = store.Open(filepath.Join(r.dbDir, "leader.db"), store.Options{}); err != nil {
@@ -60,6 +66,9 @@ func newRig(t *testing.T, before func(pub pubsub.Client)) *rig {
 	r.in, err = ingest.New(ingest.Config{Dialer: r.bus, Store: r.db, Leader: "leader", Clock: fixedClock{}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(r.in)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
@@ -227,6 +236,8 @@ func TestSkippedMessages(t *testing.T) {
 			{topic("od_reading", "od1"), `{"timestamp":"` + ts + `","angle":"wide","od":0.1,"channel":"1"}`},
 			{topic("od_reading", "od1"), `[1,2,3]`},
 			{topic("dosing_events"), `{"volume_change":1,"timestamp":"` + ts + `"}`},
+			{topic("dosing_events"), `{"volume_change":1e308,"event":"remove_waste","timestamp":"` + ts + `"}`},
+			{topic("dosing_events"), `{"volume_change":-5,"event":"add_media","timestamp":"` + ts + `"}`},
 			{topic("led_change_events"), `{"channel":"Z","intensity":1,"timestamp":"` + ts + `"}`},
 			{topic("bioreactor", "current_volume_ml"), `lots`},
 			{topic("bioreactor", "current_volume_ml"), `NaN`},

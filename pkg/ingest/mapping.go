@@ -292,6 +292,14 @@ func parseBare(m msg, r *store.Row) error {
 	return nil
 }
 
+// The range of a stored dosing event's volume_change. A negative one is the correction of
+// a dose stopped early, at most one half-second chunk of a pump; no Pioreactor vessel
+// holds a litre. Anything outside is a broken or hostile publisher: malformed.
+const (
+	MinVolumeChangeML = -1.0
+	MaxVolumeChangeML = 1000.0
+)
+
 func parseDosing(m msg, r *store.Row) error {
 	var p struct {
 		VolumeChange  *float64 `json:"volume_change"`
@@ -311,6 +319,9 @@ func parseDosing(m msg, r *store.Row) error {
 	}
 	if r.Value, err = number("volume_change", p.VolumeChange); err != nil {
 		return err
+	}
+	if r.Value < MinVolumeChangeML || r.Value > MaxVolumeChangeML {
+		return fmt.Errorf("volume_change %g mL is outside [%g, %g]", r.Value, MinVolumeChangeML, MaxVolumeChangeML)
 	}
 	r.Event = p.Event
 	if p.SourceOfEvent != nil {
@@ -345,39 +356,6 @@ func parseLED(m msg, r *store.Row) error {
 	if p.SourceOfEvent != nil {
 		r.Source = *p.SourceOfEvent
 	}
-	return nil
-}
-
-func parseLog(m msg, r *store.Row) error {
-	var p struct {
-		Message   *string `json:"message"`
-		Level     string  `json:"level"`
-		Task      string  `json:"task"`
-		Source    string  `json:"source"`
-		Timestamp *string `json:"timestamp"`
-	}
-	if err := decode(m.payload, &p); err != nil {
-		return err
-	}
-	if p.Message == nil {
-		return errors.New("missing message")
-	}
-	r.Time = m.now
-	if p.Timestamp != nil {
-		var err error
-		if r.Time, err = stamp(p.Timestamp); err != nil {
-			return err
-		}
-	}
-	level := p.Level
-	if level == "" && len(m.rest) >= 3 {
-		level = m.rest[2] // logs/<source>/<level>
-	}
-	source := p.Source
-	if source == "" && len(m.rest) >= 2 {
-		source = m.rest[1] // logs/<source>/...
-	}
-	r.Message, r.Level, r.Task, r.Source = *p.Message, strings.ToUpper(level), p.Task, source
 	return nil
 }
 
