@@ -121,16 +121,17 @@ func (s *logSink) has(sub string) bool {
 
 // rig is a supervisor on an in-memory bus, for use inside a synctest bubble.
 type rig struct {
-	t    *testing.T
-	bus  *pubsub.Bus
-	sup  *Supervisor
-	logs *logSink
-	pwm  *fakePWM
-	reg  *memRegistry
-	obs  pubsub.Client
-	seen chan string // every $state observed on the bus, "job=state"
-	stop context.CancelFunc
-	done chan struct{}
+	t      *testing.T
+	bus    *pubsub.Bus
+	sup    *Supervisor
+	logs   *logSink
+	pwm    *fakePWM
+	reg    *memRegistry
+	obs    pubsub.Client
+	seen   chan string // every $state observed on the bus, "job=state"
+	stop   context.CancelFunc
+	done   chan struct{}
+	runErr error // Run's result, once done is closed
 }
 
 func newRig(t *testing.T, specs ...Spec) *rig {
@@ -168,13 +169,16 @@ func newRigWith(t *testing.T, o rigOptions, specs ...Spec) *rig {
 	})
 	runCtx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
-	go func() { _ = sup.Run(runCtx); close(r.done) }()
+	go func() { r.runErr = sup.Run(runCtx); close(r.done) }()
 	return r
 }
 
 func (r *rig) shutdown() {
 	r.stop()
 	<-r.done
+	if r.runErr != nil {
+		r.t.Errorf("supervisor Run: %v", r.runErr)
+	}
 	synctest.Wait() // let the observer see the last messages before it closes
 	r.obs.Close()
 }

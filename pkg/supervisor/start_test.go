@@ -109,3 +109,25 @@ func TestLateLiquidStartAbandoned(t *testing.T) {
 		}
 	})
 }
+
+// Jobs may start before the supervisor's own connection is up; if that connect ends (here
+// with the daemon's ctx), Run still stops them.
+func TestRunStopsJobsWhenItsConnectFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRigWith(t, rigOptions{dialer: func(b *pubsub.Bus) pubsub.Dialer {
+			d := newStallDialer(b)
+			d.blocked["supervisor-"] = 1
+			return d
+		}}, specOf("stirring", &testJob{}))
+		if err := r.start("stirring"); err != nil {
+			t.Fatal(err)
+		}
+		r.shutdown()
+		if rows, _ := r.reg.Running(); len(rows) != 0 {
+			t.Fatalf("jobs left running after Run returned: %+v", rows)
+		}
+		if r.pwm.get() != 0 {
+			t.Fatalf("PWM left at %v", r.pwm.get())
+		}
+	})
+}

@@ -93,29 +93,43 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	s.pwms.zeroAll(s.cfg.Log) // before any job may claim an output
 	close(s.started)
+	// From here jobs may start, so every way out stops them (a failed connect too).
+	defer s.stopAll()
 	conn, err := s.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "supervisor-" + s.cfg.Unit + "-" + pubsub.ClientSuffix()})
 	if err != nil {
-		return fmt.Errorf("connect supervisor of %s: %w", s.cfg.Unit, err)
+		return cancelled(ctx, fmt.Errorf("connect supervisor of %s: %w", s.cfg.Unit, err))
 	}
 	defer conn.Close()
 	if err := conn.Subscribe(ctx, contract.AssignmentTopicFor(s.cfg.Unit), pubsub.ExactlyOnce, s.onAssignment); err != nil {
-		return fmt.Errorf("subscribe to assignment: %w", err)
+		return cancelled(ctx, fmt.Errorf("subscribe to assignment: %w", err))
 	}
 	if err := conn.Subscribe(ctx, contract.Topic(s.cfg.Unit, "+", "pwms", "dc"), pubsub.AtLeastOnce, s.correctPWMs(conn)); err != nil {
-		return fmt.Errorf("subscribe to pwms/dc: %w", err)
+		return cancelled(ctx, fmt.Errorf("subscribe to pwms/dc: %w", err))
 	}
 	for _, job := range s.cfg.Autostart {
-		if err := s.StartJob(ctx, job, contract.RunRequest{}); err != nil {
+		if err := s.StartJob(ctx, job, contract.RunRequest{}); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Error("could not start "+job, "unit", s.cfg.Unit, "err", err)
 		}
 	}
 	<-ctx.Done()
+	return nil
+}
+
+// stopAll refuses new starts and stops every job in the safe order.
+func (s *Supervisor) stopAll() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.stopInstances(s.selectRunning(func(*instance) bool { return true }))
 	s.end()
-	return nil
+}
+
+// cancelled turns an error caused by the end of ctx into nil: cancellation is not an error.
+func cancelled(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 func (s *Supervisor) onAssignment(m pubsub.Message) {
