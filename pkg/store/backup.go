@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 )
 
 // Backup writes a consistent copy of the whole file to w while the database stays in use
@@ -33,7 +35,7 @@ func (db *DB) BackupFile(path string) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, fmt.Errorf("back up to %s: %w", path, err)
 	}
-	n, err := writeAtomic(path, db.Backup)
+	n, err := atomicfile.Write(path, 0o600, db.Backup)
 	if err != nil {
 		return n, fmt.Errorf("back up to %s: %w", path, err)
 	}
@@ -58,7 +60,7 @@ func Restore(from, path string) error {
 			return fmt.Errorf("restore %s: keep the current file: %w", path, err)
 		}
 	}
-	if _, err := writeAtomic(path, func(w io.Writer) (int64, error) { return io.Copy(w, src) }); err != nil {
+	if _, err := atomicfile.Write(path, 0o600, func(w io.Writer) (int64, error) { return io.Copy(w, src) }); err != nil {
 		return fmt.Errorf("restore %s from %s: %w", path, from, err)
 	}
 	return nil
@@ -110,39 +112,4 @@ func checkTx(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, errors.Join(errs...))
 	}
 	return nil
-}
-
-// writeAtomic writes path through fill into a synced temporary file renamed over path.
-func writeAtomic(path string, fill func(io.Writer) (int64, error)) (int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	n, err := fill(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	return n, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

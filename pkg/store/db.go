@@ -35,6 +35,7 @@ type DB struct {
 	bolt  *bolt.DB
 	path  string
 	clock clock.Clock
+	fault *writeFault // the Writers' failing commits (health.go)
 }
 
 // Open opens (creating if needed, with its parent directories) the database at path and
@@ -62,7 +63,7 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db := &DB{bolt: b, path: path, clock: opts.Clock}
+	db := &DB{bolt: b, path: path, clock: opts.Clock, fault: &writeFault{}}
 	if db.clock == nil {
 		db.clock = clock.Real{}
 	}

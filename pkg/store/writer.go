@@ -176,6 +176,7 @@ func (w *Writer) commit(batch []write, n int) {
 	} else {
 		w.commits.Add(1)
 	}
+	w.db.noteCommit(n, err)
 	for i, wr := range batch {
 		if err != nil {
 			stats[i] = InsertStats{} // the transaction rolled back: nothing happened

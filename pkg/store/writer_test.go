@@ -108,6 +108,9 @@ func TestWriterReportsFailures(t *testing.T) {
 	if err := <-errc; err == nil {
 		t.Error("done got no error from a failed commit")
 	}
+	if f, failing := db.WriteFailure(); !failing || f.Rows != 1 || f.Err == "" || f.Since.IsZero() {
+		t.Errorf("WriteFailure() = %+v, %v after a failed commit", f, failing)
+	}
 	cancel()
 	<-runDone
 	if st := w.Stats(); st.Failed != 1 || st.Inserted != 0 {
