@@ -90,6 +90,7 @@ func (d *daemon) open(ctx context.Context) error {
 		own.simSeed = seedFor(o.unit)
 	}
 	own.outbox = !o.leader() // the leader's own unit stores its data in-process
+	own.leaderDB = d.store   // nil on a worker; the leader's health reports its failures
 	deps.outbox = true       // simulated workers beside the leader spool like real ones
 	self, err := openUnit(o.unit, own)
 	if err != nil {
@@ -123,7 +124,7 @@ func (d *daemon) listen(u *unit, addr string) error {
 	if err != nil {
 		return fmt.Errorf("http listener for %s: %w", u.name, err)
 	}
-	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{u.sup}, u: u})
+	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{sup: u.sup, u: u}, u: u})
 	d.addresses.set(u.name, "http://"+ln.Addr().String())
 	return nil
 }

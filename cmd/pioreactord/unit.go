@@ -32,6 +32,8 @@ type unit struct {
 	// leader's own unit, which stores its data in-process); boxDB is its spool file.
 	box   *outbox.Outbox
 	boxDB *store.DB
+	// leaderDB is the leader's store on the leader's own unit (health reports it), else nil.
+	leaderDB *store.DB
 }
 
 type unitDeps struct {
@@ -43,6 +45,9 @@ type unitDeps struct {
 	conf    *config.Config
 	simSeed int64 // >0: a simulated bioreactor seeded with it; 0: no hardware
 	outbox  bool  // spool undelivered data for replay (worker units)
+	// leaderDB is the leader's store, whose failing commits the leader's own unit reports
+	// in its health (nil elsewhere).
+	leaderDB *store.DB
 }
 
 func openUnit(name string, d unitDeps) (*unit, error) {
@@ -78,7 +83,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			return nil, err
 		}
 	}
-	u := &unit{name: name, db: db, dosing: dosing}
+	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB}
 	dialer := d.dialer
 	if d.outbox {
 		// Durable, unlike the registry: the spool must survive a worker restart.
@@ -112,10 +117,36 @@ func (u *unit) close() error {
 	return err
 }
 
-// unitAPI presents a supervisor to the HTTP API, translating its errors into the API's.
-type unitAPI struct{ sup *supervisor.Supervisor }
+// unitAPI presents a supervisor to the HTTP API, translating its errors into the API's;
+// u, when set, gives health the unit's failing parts.
+type unitAPI struct {
+	sup *supervisor.Supervisor
+	u   *unit
+}
 
-var _ api.Unit = unitAPI{}
+var (
+	_ api.Unit           = unitAPI{}
+	_ api.HealthReporter = unitAPI{}
+)
+
+// Problems are the unit's parts failing now: its outbox's spool, the leader's store.
+func (u unitAPI) Problems() []api.Problem {
+	if u.u == nil {
+		return nil
+	}
+	var out []api.Problem
+	if u.u.box != nil {
+		if f := u.u.box.Stats().Fault; f != nil {
+			out = append(out, api.Problem{What: f.What, Error: f.Err, Since: contract.Timestamp(f.Since), Count: f.Count})
+		}
+	}
+	if u.u.leaderDB != nil {
+		if f, failing := u.u.leaderDB.WriteFailure(); failing {
+			out = append(out, api.Problem{What: "database write", Error: f.Err, Since: contract.Timestamp(f.Since), Count: f.Rows})
+		}
+	}
+	return out
+}
 
 func (u unitAPI) Name() string   { return u.sup.Name() }
 func (u unitAPI) Jobs() []string { return u.sup.Jobs() }

@@ -3,7 +3,10 @@ package api
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pioreactor/pioreactord/pkg/api/task"
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 	"github.com/pioreactor/pioreactord/pkg/store/export"
 )
 
@@ -137,8 +141,9 @@ func (d *dataAPI) exportRequest(c echo.Context) (export.Request, error) {
 	return req, nil
 }
 
-// run writes one export: into a hidden temporary file renamed when complete, one export
-// at a time, after clearing the leftovers of failed ones and checking the free space.
+// run writes one export: into a hidden temporary file renamed when complete (and synced,
+// with its directory), one export at a time, after clearing the leftovers of failed ones
+// and checking the free space.
 func (d *dataAPI) run(ctx context.Context, req export.Request) (any, error) {
 	d.exportMu.Lock()
 	defer d.exportMu.Unlock()
@@ -157,8 +162,10 @@ func (d *dataAPI) run(ctx context.Context, req export.Request) (any, error) {
 			Remediation: "Free some disk space, then export again."}
 	}
 	req.Now = d.s.now()
-	name := "export_" + req.Now.In(time.Local).Format("20060102150405") + ".zip"
-	tmp := filepath.Join(dir, "."+name+".tmp")
+	name, err := freeExportName(dir, req.Now)
+	if err != nil {
+		return nil, err
+	}
 	d.setProgress(ExportProgress{Running: true, Filename: name})
 	defer func() {
 		d.progMu.Lock()
@@ -166,25 +173,19 @@ func (d *dataAPI) run(ctx context.Context, req export.Request) (any, error) {
 		d.progMu.Unlock()
 	}()
 
-	f, err := os.Create(tmp)
-	if err != nil {
-		return nil, fmt.Errorf("create export file: %w", err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	m, err := export.Write(ctx, d.db, w, req, func(p export.Progress) {
-		d.setProgress(ExportProgress{Running: true, Filename: name, Progress: p})
+	var m export.Manifest
+	_, err = atomicfile.Write(filepath.Join(dir, name), 0o644, func(f io.Writer) (int64, error) {
+		w := bufio.NewWriterSize(f, 1<<20)
+		var err error
+		m, err = export.Write(ctx, d.db, w, req, func(p export.Progress) {
+			d.setProgress(ExportProgress{Running: true, Filename: name, Progress: p})
+		})
+		if err == nil {
+			err = w.Flush()
+		}
+		return 0, err
 	})
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
 	if err != nil {
-		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("export %s: %w", req.Experiment, err)
 	}
 	var rows int64
@@ -195,6 +196,27 @@ func (d *dataAPI) run(ctx context.Context, req export.Request) (any, error) {
 		d.s.log.Warn("export", "experiment", req.Experiment, "warning", w)
 	}
 	return ExportResult{Result: true, Filename: name, Msg: "Finished", Rows: rows, Warnings: m.Warnings}, nil
+}
+
+// freeExportName is export_<local YYYYmmddHHMMSS>.zip, or export_<…>_2.zip, _3, … when
+// an export of the same second exists: two exports in one second used to overwrite each
+// other. Exports run one at a time, so the name stays free until it is written.
+func freeExportName(dir string, now time.Time) (string, error) {
+	base := "export_" + now.In(time.Local).Format("20060102150405")
+	for n := 1; n <= 1000; n++ {
+		name := base + ".zip"
+		if n > 1 {
+			name = base + "_" + strconv.Itoa(n) + ".zip"
+		}
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return name, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("export name: %w", err)
+		}
+	}
+	return "", fmt.Errorf("export name: 1000 exports named %s already", base)
 }
 
 func (d *dataAPI) setProgress(p ExportProgress) {

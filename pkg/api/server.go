@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // we log through slog, in the error handler
 	e.HTTPErrorHandler = handleError(s.log)
-	e.Use(recoverPanic(s.log), requireKey(cfg.APIKey), limitBody(limit))
+	e.Use(recoverPanic(s.log), requireKey(cfg.APIKey, s.now), limitBody(limit))
 	s.echo = e
 	s.unitRoutes(e.Group("/unit_api"))
 	if cfg.Leader != nil {

@@ -33,11 +33,27 @@ type JobLister interface {
 	Jobs() []string
 }
 
-// Health is GET /unit_api/health.
+// Health is GET /unit_api/health. Status is "ok", or "degraded" while Problems lists
+// failures that are losing data (the unit still answers: the status stays 200).
 type Health struct {
-	Status         string `json:"status"`
-	PioreactorUnit string `json:"pioreactor_unit"`
-	UTCTime        string `json:"utc_time"`
+	Status         string    `json:"status"`
+	PioreactorUnit string    `json:"pioreactor_unit"`
+	UTCTime        string    `json:"utc_time"`
+	Problems       []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one failing part of a unit, as health reports it.
+type Problem struct {
+	What  string             `json:"what"`  // the part: "outbox spool", "database write"
+	Error string             `json:"error"` // its latest error
+	Since contract.Timestamp `json:"since"` // its first failure since it last worked
+	Count int64              `json:"count"` // failures (or rows lost) since then
+}
+
+// HealthReporter is optionally implemented by a Unit that watches parts which can fail
+// and lose data (a worker's outbox spool, the leader's store); health reports them.
+type HealthReporter interface {
+	Problems() []Problem
 }
 
 func (s *Server) unitRoutes(g *echo.Group) {
@@ -60,8 +76,13 @@ func (s *Server) unitRoutes(g *echo.Group) {
 
 func (s *Server) health(c echo.Context) error {
 	cache(c, 0)
-	return c.JSON(http.StatusOK, Health{Status: "ok", PioreactorUnit: s.cfg.Unit.Name(),
-		UTCTime: contract.FormatTime(s.now())})
+	h := Health{Status: "ok", PioreactorUnit: s.cfg.Unit.Name(), UTCTime: contract.FormatTime(s.now())}
+	if r, ok := s.cfg.Unit.(HealthReporter); ok {
+		if h.Problems = r.Problems(); len(h.Problems) > 0 {
+			h.Status = "degraded"
+		}
+	}
+	return c.JSON(http.StatusOK, h)
 }
 
 func (s *Server) version(c echo.Context) error {
