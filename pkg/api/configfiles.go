@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
@@ -59,8 +60,9 @@ func (f *ConfigFiles) WriteShared(text []byte) error { return writeAtomic(f.Shar
 // WriteUnit replaces unit_config.ini atomically, keeping its mode.
 func (f *ConfigFiles) WriteUnit(text []byte) error { return writeAtomic(f.unitPath(), text) }
 
-// writeAtomic writes beside path and renames over it, so a reader (a job starting, the
-// daemon reloading) sees the old file or the new one, never half of one.
+// writeAtomic replaces path through atomicfile (temp file, fsync, rename, fsync of the
+// directory), keeping its mode, so a reader (a job starting, the daemon reloading) sees the
+// old file or the new one, never half of one, and a power cut keeps one of the two.
 func writeAtomic(path string, data []byte) error {
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
@@ -69,30 +71,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // effectiveConfig is this unit's config as a job would see it: shared overlaid by unit.

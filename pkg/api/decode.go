@@ -128,7 +128,15 @@ func decodeMessage(err error, body []byte, members map[string]json.RawMessage) s
 		if raw, ok := members[typ.Field]; ok {
 			got = valueKind(raw)
 		}
-		return fmt.Sprintf("Expected `%s`, got `%s` - at `%s`", kindOf(typ.Type), got, at)
+		want := kindOf(typ.Type)
+		// A number of the right kind that encoding/json still refused does not fit the
+		// type (1e999 for a float, -1 or 1e30 for an int): "Expected float, got float"
+		// said nothing.
+		if num, ok := strings.CutPrefix(typ.Value, "number "); ok && (want == "float" || want == "int") &&
+			!(want == "int" && got == "float") {
+			return fmt.Sprintf("Number %s is out of range for `%s` - at `%s`", num, want, at)
+		}
+		return fmt.Sprintf("Expected `%s`, got `%s` - at `%s`", want, got, at)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return fmt.Sprintf("Object contains unknown field `%s`", name)

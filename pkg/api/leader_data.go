@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/store/export"
@@ -116,7 +117,20 @@ func (d *dataAPI) window(c echo.Context) (after, until time.Time, target int, er
 			"target_points="+strconv.Itoa(target)+".", "Send target_points > 0, e.g. 720.")
 	}
 	until = d.s.now()
-	return until.Add(-time.Duration(lookback * float64(time.Hour))), until, target, nil
+	return windowStart(until, lookback), until, target, nil
+}
+
+// windowStart is until minus lookback hours. A lookback longer than the data means all of
+// it: the duration saturates instead of overflowing negative (1e308 h used to return
+// nothing), and the start never goes before the Unix epoch, below which the store keeps
+// nothing and reads a negative bound as an empty window.
+func windowStart(until time.Time, lookback float64) time.Time {
+	epoch := time.UnixMicro(-1) // exclusive: a row at the epoch itself is still in
+	d := clock.Saturate(lookback, time.Hour)
+	if until.Sub(epoch) <= d {
+		return epoch
+	}
+	return until.Add(-d)
 }
 
 // timeSeries is GET [/workers/<unit>]/experiments/<exp>/time_series/<source>.

@@ -333,3 +333,65 @@ func TestBackupRoute(t *testing.T) {
 		t.Errorf("backup file: %v", err)
 	}
 }
+
+// TestLookbackLargerThanData: a lookback longer than all the data returns all of it. It
+// used to overflow time.Duration (1e308 h) or put the window's start before the epoch
+// (1e6 h from 2026), and both answered nothing.
+func TestLookbackLargerThanData(t *testing.T) {
+	t.Parallel()
+	r := newDataRig(t)
+	r.insert(t,
+		store.Row{Table: store.GrowthRates, Unit: "unit-a", Time: t0.Add(-1000 * 24 * time.Hour), Value: 0.1},
+		store.Row{Table: store.GrowthRates, Unit: "unit-a", Time: t0.Add(-time.Minute), Value: 0.2},
+		store.Row{Table: store.AltMediaFractions, Unit: "unit-a", Time: t0.Add(-1000 * 24 * time.Hour), Value: 0.3},
+		store.Row{Table: store.AltMediaFractions, Unit: "unit-a", Time: t0.Add(-time.Minute), Value: 0.4},
+	)
+	for _, lookback := range []string{"1e308", "1e6", "1.7976931348623157e308", "25000"} {
+		for _, c := range []struct{ path, want string }{
+			{"/api/experiments/exp1/time_series/growth_rates", `"y":0.1`},
+			{"/api/experiments/exp1/time_series/alt_media_fractions/alt_media_fraction", `"y":0.3`},
+			{"/api/workers/unit-a/experiments/exp1/time_series/growth_rates", `"y":0.1`},
+		} {
+			status, body := r.get(t, c.path+"?lookback="+lookback)
+			if status != http.StatusOK || !strings.Contains(body, c.want) || strings.Count(body, `"y"`) != 2 {
+				t.Errorf("%s lookback=%s: %d %s, want both points", c.path, lookback, status, body)
+			}
+		}
+	}
+	for _, lookback := range []string{"0", "-1e308"} {
+		status, body := r.get(t, "/api/experiments/exp1/time_series/growth_rates?lookback="+lookback)
+		if status != http.StatusOK || strings.Contains(body, `"y"`) {
+			t.Errorf("lookback=%s: %d %s, want an empty window", lookback, status, body)
+		}
+	}
+}
+
+// TestExportsInOneSecond: two exports in the same second get two files; the second used
+// to take the first one's name and overwrite it.
+func TestExportsInOneSecond(t *testing.T) {
+	t.Parallel()
+	r := newDataRig(t)
+	r.insert(t, store.Row{Table: store.ODReadings, Unit: "unit-a", Channel: "1", Angle: 90, Time: t0.Add(-time.Minute), Value: 0.5})
+	body := `{"datasets":["od_readings"],"experiment":"exp1","partition_by_unit":false,"partition_by_experiment":true}`
+	var names []string
+	for range 3 {
+		status, got := call(t, r.url, http.MethodPost, "/api/datasets/exportable/export", body)
+		res := await(t, r.url, status, got)
+		result, _ := res["result"].(map[string]any)
+		name, _ := result["filename"].(string)
+		names = append(names, name)
+	}
+	want := []string{"export_20260301120000.zip", "export_20260301120000_2.zip", "export_20260301120000_3.zip"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("export names = %q, want %q", names, want)
+	}
+	for _, name := range names {
+		if status, _ := r.get(t, "/exports/"+name); status != http.StatusOK {
+			t.Errorf("GET /exports/%s = %d", name, status)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(r.db.Path()), "exports", ".*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

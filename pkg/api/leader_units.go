@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
@@ -198,7 +199,8 @@ func (s *Server) relay(c echo.Context) error {
 		return httpError(http.StatusBadRequest, "Invalid relay path: "+b.Path,
 			"Only /unit_api/ routes can be relayed, without '..', query or fragment.", "")
 	}
-	if b.Timeout < 0 || b.Timeout > 300 {
+	timeout, err := clock.Range(b.Timeout, time.Second, 0, 300*time.Second)
+	if err != nil {
 		return httpError(http.StatusBadRequest, "Invalid timeout_s", fmt.Sprintf("timeout_s must be within 0–300, got %g.", b.Timeout), "")
 	}
 	var units []string
@@ -209,7 +211,7 @@ func (s *Server) relay(c echo.Context) error {
 		}
 		units = append(units, us...)
 	}
-	r := cluster.Request{Method: method, Path: b.Path, Timeout: time.Duration(b.Timeout * float64(time.Second)), Raw: b.Raw}
+	r := cluster.Request{Method: method, Path: b.Path, Timeout: timeout, Raw: b.Raw}
 	if len(b.Body) > 0 && string(b.Body) != "null" {
 		r.Body = b.Body
 	}

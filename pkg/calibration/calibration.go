@@ -83,7 +83,7 @@ func Parse(data []byte) (Calibration, error) {
 	}
 	var w wire
 	if err := yaml.Unmarshal(data, &w); err != nil {
-		return Calibration{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Calibration{}, fmt.Errorf("%w: %s", ErrInvalid, yamlMessage(err))
 	}
 	return w.calibration()
 }

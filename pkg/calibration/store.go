@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 )
 
 // activeFile holds the device → name map of active calibrations, beside the device folders.
@@ -247,22 +249,8 @@ func (s *Store) updatePointers(change func(map[string]string)) error {
 	return writeAtomic(filepath.Join(s.dir, activeFile), data)
 }
 
-// writeAtomic writes through a temporary file and a rename, so a crash never leaves half a file.
+// writeAtomic replaces path through atomicfile (temp file, fsync, rename, fsync of the
+// directory), so neither a crash nor a power cut leaves half a file or loses the rename.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }

@@ -221,3 +221,38 @@ func TestSaveRefusesInvalid(t *testing.T) {
 		t.Fatalf("an invalid calibration was written: %v", list)
 	}
 }
+
+// TestSaveFiles: saved calibrations and the active pointers are plain readable files
+// (0644, as the reference writes them; the old writer left its temporary file's 0600),
+// and no temporary file stays behind.
+func TestSaveFiles(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "calibrations")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pump := mustLoad(t, "testdata/pump.yaml")
+	path, err := s.Save(MediaPump, pump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetActive(MediaPump, pump.Name); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, filepath.Join(dir, activeFile)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s has mode %v, want 0644", p, st.Mode().Perm())
+		}
+	}
+	for _, d := range []string{dir, filepath.Dir(path)} {
+		tmp, _ := filepath.Glob(filepath.Join(d, ".*tmp*"))
+		if len(tmp) != 0 {
+			t.Errorf("temporary files left in %s: %v", d, tmp)
+		}
+	}
+}
