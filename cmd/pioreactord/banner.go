@@ -18,15 +18,24 @@ func (d *daemon) printBanner() {
 	if o.sim {
 		fmt.Fprintf(&b, ", clock x%g", o.speed)
 	}
-	fmt.Fprintf(&b, "\n  HTTP API   http://%s\n", api)
+	scheme := "http"
+	if d.servers[0].local != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(&b, "\n  HTTP API   %s://%s\n", scheme, api)
 	for _, s := range d.servers[1:] {
 		fmt.Fprintf(&b, "  worker     %s at http://%s\n", s.unit, s.ln.Addr())
 	}
 	if d.broker != nil {
 		mq, _ := d.conf.MQTT()
-		fmt.Fprintf(&b, "  MQTT       %s (user %s)\n", d.broker.TCPAddr(), mq.Username)
-		if ws := d.broker.WSAddr(); ws != "" {
-			fmt.Fprintf(&b, "  WebSocket  ws://%s/mqtt\n", ws)
+		tlsOn := d.conf.String("mqtt", keyCertFile, "") != ""
+		mqtt, ws := "", "ws"
+		if tlsOn {
+			mqtt, ws = " over TLS", "wss"
+		}
+		fmt.Fprintf(&b, "  MQTT       %s%s (user %s)\n", d.broker.TCPAddr(), mqtt, mq.Username)
+		if addr := d.broker.WSAddr(); addr != "" {
+			fmt.Fprintf(&b, "  WebSocket  %s://%s/mqtt\n", ws, addr)
 		}
 	}
 	if o.sim && o.role == "both" && o.units > 0 && d.broker != nil {

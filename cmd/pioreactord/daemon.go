@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -68,11 +69,19 @@ func (d *daemon) open(ctx context.Context) error {
 		}
 	}
 	if o.leader() && embedded {
-		d.broker, err = broker.Listen(broker.Config{TCPAddr: o.mqttAddr, WSAddr: o.wsAddr, Username: mq.Username, Password: mq.Password}, d.log)
+		if err := checkBrokerCredentials(o, mq); err != nil {
+			return err
+		}
+		bc, err := d.brokerConfig(mq)
 		if err != nil {
 			return err
 		}
-		brokerAddr = d.broker.TCPAddr()
+		if d.broker, err = broker.Listen(bc, d.log); err != nil {
+			return err
+		}
+		// The daemon's own clients use the plain loopback listener: it works with TLS on, and
+		// no network client can take over their sessions.
+		brokerAddr = d.broker.LocalAddr()
 	}
 	if brokerAddr == "" {
 		host := mq.BrokerAddress
@@ -98,7 +107,11 @@ func (d *daemon) open(ctx context.Context) error {
 	}
 	d.units = append(d.units, self)
 
-	if err := d.listen(self, o.httpAddr); err != nil {
+	httpTLS, err := loadTLS(d.conf, secUI)
+	if err != nil {
+		return err
+	}
+	if err := d.listen(self, o.httpAddr, httpTLS); err != nil {
 		return err
 	}
 	if o.sim && o.role == "both" {
@@ -110,7 +123,7 @@ func (d *daemon) open(ctx context.Context) error {
 				return err
 			}
 			d.units = append(d.units, u)
-			if err := d.listen(u, "127.0.0.1:0"); err != nil {
+			if err := d.listen(u, "127.0.0.1:0", nil); err != nil {
 				return err
 			}
 		}
@@ -119,13 +132,25 @@ func (d *daemon) open(ctx context.Context) error {
 }
 
 // listen binds a unit's HTTP listener and records its address for the leader's fan-out.
-func (d *daemon) listen(u *unit, addr string) error {
+// With tlsConf the listener speaks HTTPS, and a plain loopback twin serves the leader's own
+// calls to the unit (they need not trust the certificate).
+func (d *daemon) listen(u *unit, addr string, tlsConf *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http listener for %s: %w", u.name, err)
 	}
-	d.servers = append(d.servers, httpServer{ln: ln, unit: u.name, sup: unitAPI{sup: u.sup, u: u}, u: u})
-	d.addresses.set(u.name, "http://"+ln.Addr().String())
+	s := httpServer{ln: ln, unit: u.name, sup: unitAPI{sup: u.sup, u: u}, u: u}
+	if tlsConf != nil {
+		if s.local, err = net.Listen("tcp", localListening); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("local http listener for %s: %w", u.name, err)
+		}
+		s.ln = tls.NewListener(ln, tlsConf)
+		d.addresses.set(u.name, "http://"+s.local.Addr().String())
+	} else {
+		d.addresses.set(u.name, "http://"+ln.Addr().String())
+	}
+	d.servers = append(d.servers, s)
 	return nil
 }
 
@@ -165,6 +190,9 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 func (d *daemon) closeAll() {
 	for _, s := range d.servers {
 		_ = s.ln.Close() // already closed when its server ran
+		if s.local != nil {
+			_ = s.local.Close()
+		}
 	}
 	for _, u := range d.units {
 		if err := u.close(); err != nil {

@@ -41,9 +41,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.broker, "broker", "", "the leader's MQTT broker host:port (a worker's; default from [mqtt])")
 	fs.IntVar(&o.units, "units", 3, "simulated workers started beside the leader with --sim --role both")
 	fs.StringVar(&o.dataDir, "data-dir", "", "where the stores live (default ./data with --sim)")
-	fs.StringVar(&o.httpAddr, "http", "", "HTTP API address (default 127.0.0.1:4999 with --sim, :80 otherwise)")
-	fs.StringVar(&o.mqttAddr, "mqtt", "", "MQTT broker address of a leader (default 127.0.0.1:1883 with --sim, :1883 otherwise)")
-	fs.StringVar(&o.wsAddr, "ws", "", "MQTT-over-WebSocket address of a leader (default 127.0.0.1:9001 with --sim, :9001 otherwise)")
+	fs.StringVar(&o.httpAddr, "http", "", "HTTP API host:port (default 127.0.0.1:4999 with --sim, else [ui] bind_address and port)")
+	fs.StringVar(&o.mqttAddr, "mqtt", "", "MQTT broker host:port of a leader (default 127.0.0.1:1883 with --sim, else [mqtt] bind_address and broker_port)")
+	fs.StringVar(&o.wsAddr, "ws", "", "MQTT-over-WebSocket host:port of a leader (default 127.0.0.1:9001 with --sim, else [mqtt] bind_address and broker_ws_port)")
 	fs.StringVar(&o.restore, "restore", "", "restore the leader's store from this backup file (POST /api/backup makes one), then start")
 	fs.Float64Var(&o.speed, "speed", 1, "simulated clock speed (1 = real time; 3600 = an hour a second)")
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 // fillDefaults applies the defaults that depend on --sim: every listener binds to loopback in
-// simulation unless asked otherwise.
+// simulation unless asked otherwise. Outside it, listenFromConfig fills them from config.ini.
 func (o *options) fillDefaults() error {
 	loop := func(s *string, sim, pi string) {
 		if *s == "" {
@@ -68,9 +68,9 @@ func (o *options) fillDefaults() error {
 		}
 	}
 	loop(&o.role, "both", "worker")
-	loop(&o.httpAddr, "127.0.0.1:4999", ":80")
-	loop(&o.mqttAddr, "127.0.0.1:1883", ":1883")
-	loop(&o.wsAddr, "127.0.0.1:9001", ":9001")
+	loop(&o.httpAddr, "127.0.0.1:4999", "")
+	loop(&o.mqttAddr, "127.0.0.1:1883", "")
+	loop(&o.wsAddr, "127.0.0.1:9001", "")
 	dot := dotPioreactor()
 	loop(&o.dataDir, "data", filepath.Join(dot, "storage"))
 	if o.configPath == "" && !o.sim {

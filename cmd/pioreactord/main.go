@@ -51,6 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := o.listenFromConfig(conf); err != nil {
+		return err
+	}
 	var clk clock.Clock = clock.Real{}
 	if o.sim {
 		if clk, err = clock.NewScaled(o.speed); err != nil {
@@ -115,6 +118,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, s := range d.servers[1:] {
 		g.Go(func() error { return s.srv.Run(gctx, s.ln) })
 	}
+	for _, s := range d.servers {
+		if s.local != nil {
+			g.Go(func() error { return api.Serve(gctx, s.local, s.srv.Handler()) })
+		}
+	}
 	if o.sim && o.role == "both" {
 		// Before the public listener answers, so that the first answer already lists the workers.
 		if err = d.bootstrapSim(gctx); err != nil {
@@ -178,9 +186,10 @@ func consoleLevel(o options, conf *config.Config) slog.Leveler {
 
 // httpServer is one unit's API server with its bound listener.
 type httpServer struct {
-	srv  *api.Server
-	sup  api.Unit
-	u    *unit
-	ln   net.Listener
-	unit string
+	srv   *api.Server
+	sup   api.Unit
+	u     *unit
+	ln    net.Listener
+	local net.Listener // with TLS on ln: a plain loopback listener for the leader's own calls
+	unit  string
 }
