@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -56,6 +57,12 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 }
 
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if errors.Is(err, packets.ErrPacketTooLarge) {
+		// Its message was refused unread: tell the operator who sent too much.
+		h.log.Warn("mqtt client disconnected: packet larger than the broker's maximum ([mqtt] max_packet_size)",
+			"client", cl.ID, "remote", cl.Net.Remote, "listener", cl.Net.Listener)
+		return
+	}
 	h.log.Debug("mqtt client disconnected", "client", cl.ID, "remote", cl.Net.Remote, "err", err)
 }
 

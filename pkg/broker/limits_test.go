@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,7 +74,9 @@ func TestOversizedPacketDisconnectsBeforeBody(t *testing.T) {
 // the sender's connection and reaches nobody.
 func TestMaxPacketSize(t *testing.T) {
 	t.Parallel()
-	b := start(t, Config{WSAddr: "127.0.0.1:0", Username: testUser, Password: testPass, MaxPacketSize: testMaxPacket}, nil)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	b := start(t, Config{WSAddr: "127.0.0.1:0", Username: testUser, Password: testPass, MaxPacketSize: testMaxPacket}, log)
 	sub := mustConnect(t, tcpURL(b), nil)
 	got := inbox(t, sub, "big/#")
 	for _, url := range []string{tcpURL(b), "ws://" + b.WSAddr() + wsPath} {
@@ -101,6 +105,14 @@ func TestMaxPacketSize(t *testing.T) {
 				t.Fatalf("got %d bytes on %s, want the sentinel", len(m.Payload()), m.Topic())
 			}
 		})
+	}
+	// mochi calls the disconnect hook just after closing the connection.
+	warnings := func() int { return strings.Count(logs.String(), "packet larger than the broker's maximum") }
+	for deadline := time.Now().Add(waitFor); warnings() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := warnings(); n != 2 {
+		t.Errorf("%d warnings for 2 oversized packets:\n%s", n, logs.String())
 	}
 }
 
