@@ -197,6 +197,11 @@ func (s *Server) assignWorker(c echo.Context) error {
 	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
 		return err
 	}
+	// An experiment created before names were checked may still hold a NUL: assigning it
+	// would hand it to the worker's jobs through the retained assignment.
+	if err := checkExperimentUse(exp); err != nil {
+		return err
+	}
 	at := s.now()
 	prev, err := s.leader().Store.Assign(b.Unit, exp, at)
 	switch {

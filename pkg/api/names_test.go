@@ -65,6 +65,17 @@ func TestExperimentNamesRefused(t *testing.T) {
 	if runs := tc.workers["pio01"].Runs(); len(runs) != 0 {
 		t.Errorf("a refused run reached the unit: %v", runs)
 	}
+
+	// An experiment stored before names were checked cannot be handed to a worker.
+	tc.experiment(t, "old\x00name")
+	before := len(tc.pub.Messages(true))
+	status, got := call(t, tc.leader.URL, http.MethodPut, "/api/experiments/old%00name/workers", `{"pioreactor_unit":"pio01"}`)
+	if status != http.StatusBadRequest || decode(t, got)["error"] != "Experiment name cannot contain control characters" {
+		t.Errorf("assign to a NUL experiment: %d %s", status, got)
+	}
+	if msgs := tc.pub.Messages(true); len(msgs) != before {
+		t.Errorf("a refused assignment published %v", msgs[before:])
+	}
 }
 
 // TestRunBodyRefused: config_overrides must be [section, key, value] triples and option
