@@ -171,6 +171,10 @@ func TestSimClusterEndToEnd(t *testing.T) {
 	c.publish(t, topic+"/target_rpm/set", "abc")
 	c.publish(t, topic+"/$state/set", "sleeping")
 	c.waitRetained(t, topic+"/$state", "sleeping")
+	// The job applies its commands in order: once it sleeps, "abc" was handled (refused).
+	if got := c.retained(t, topic+"/target_rpm"); got != "600.0" {
+		t.Fatalf("target_rpm = %q after the malformed /set abc, want it to stay 600.0", got)
+	}
 	c.publish(t, topic+"/$state/set", "ready")
 	c.waitRetained(t, topic+"/$state", "ready")
 
