@@ -18,6 +18,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/jobs"
 	"github.com/pioreactor/pioreactord/pkg/outbox"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/simtruth"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
@@ -34,6 +35,8 @@ type unit struct {
 	boxDB *store.DB
 	// leaderDB is the leader's store on the leader's own unit (health reports it), else nil.
 	leaderDB *store.DB
+	// truth publishes the simulated bioreactor's true state (--sim only; nil otherwise).
+	truth *simtruth.Publisher
 }
 
 type unitDeps struct {
@@ -57,6 +60,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		return nil, err
 	}
 	board := hal.Board{}
+	var simPlant *sim.Bioreactor // nil: no simulated bioreactor, so no simulation truth
 	if d.simSeed > 0 {
 		p := sim.DefaultParams()
 		section := d.conf.Section("simulation")
@@ -71,6 +75,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			return nil, fmt.Errorf("simulated bioreactor of %s: %w", name, err)
 		}
 		board = plant.Board()
+		simPlant = plant
 	}
 	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0)
 	if err != nil {
@@ -105,6 +110,10 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		return nil, err
 	}
 	u.sup = sup
+	if u.truth, err = newSimTruth(name, simPlant, sup, dialer, d); err != nil {
+		u.close()
+		return nil, err
+	}
 	return u, nil
 }
 

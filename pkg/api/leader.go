@@ -53,6 +53,9 @@ type Leader struct {
 	ConfigHistory ConfigHistory
 	// Models are the registered bioreactor models; nil means BuiltinModels().
 	Models []Model
+	// Simulation lists the simulation_truth dataset (pioreactord --sim); without it the
+	// dataset is hidden.
+	Simulation bool
 }
 
 func (l *Leader) validate() error {

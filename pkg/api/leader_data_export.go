@@ -34,6 +34,9 @@ func (d *dataAPI) exportDir() string { return filepath.Join(filepath.Dir(d.db.Pa
 func (d *dataAPI) datasets(c echo.Context) error {
 	var out []export.Descriptor
 	for _, ds := range export.Datasets() {
+		if !d.s.listed(ds) {
+			continue
+		}
 		out = append(out, ds.Descriptor())
 	}
 	cache(c, 60)

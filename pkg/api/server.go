@@ -55,6 +55,9 @@ type Config struct {
 	Power Power
 	// Calibrations are this unit's calibration files; nil makes those routes answer 501.
 	Calibrations Calibrations
+	// SimTruth answers GET /unit_api/simulation/truth on a simulated unit; nil (every unit
+	// outside pioreactord --sim) makes it answer 404.
+	SimTruth SimTruthFunc
 }
 
 // Validate reports a Config that cannot build a Server.

@@ -71,6 +71,7 @@ func (s *Server) unitRoutes(g *echo.Group) {
 	g.GET("/jobs/running/:job", s.runningJobs)
 	g.GET("/jobs/settings/job_name/:job", s.jobSettings)
 	g.GET("/jobs/settings/job_name/:job/setting/:setting", s.jobSetting)
+	g.GET("/simulation/truth", s.simTruth)
 	s.unitClusterRoutes(g)
 }
 

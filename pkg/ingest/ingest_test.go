@@ -182,6 +182,8 @@ var golden = []struct {
 		store.Row{Table: store.ODBlanks, Channel: "1", Angle: 90, Value: 0.01}},
 	{topic("experiment_profile", "12", "experiment_profile_name"), `demo_stirring.yaml`,
 		store.Row{Table: store.ExperimentProfileRuns, Event: "demo_stirring.yaml", Time: now}},
+	{topic("simulation", "truth"), `{"timestamp":"` + ts + `","od":0.42,"growth_rate_per_hour":0.61,"liquid_temperature_c":30.02,"heater_pcb_temperature_c":41.5,"volume_ml":15.0,"rpm":498.7,"alt_media_fraction":0.125}`,
+		store.Row{Table: store.SimulationTruth, Truth: [store.TruthColumns]float64{0.42, 0.61, 30.02, 41.5, 15, 498.7, 0.125}}},
 }
 
 func TestEveryMappedTopicLandsInItsTable(t *testing.T) {

@@ -92,6 +92,10 @@ func lookup(rest []string) (mapping, bool) {
 			if attr == "dc" {
 				return mapping{store.PWMDCs, false, nil}, true // parsed with the pin map, see Ingester
 			}
+		case contract.SimulationJob:
+			if attr == contract.SimulationTruthAttr {
+				return mapping{store.SimulationTruth, true, parseTruth}, true
+			}
 		}
 		if a, ok := automationJobs[job]; ok {
 			switch {
@@ -135,7 +139,8 @@ func Filters() []string {
 		any("od_reading", "relative_intensity_of_ir_led"),
 		any("bioreactor", "alt_media_fraction"), any("bioreactor", "current_volume_ml"),
 		any("pwms", "dc"), any("od_blank", "mean", "+"),
-		any("experiment_profile", "+", "experiment_profile_name"))
+		any("experiment_profile", "+", "experiment_profile_name"),
+		any(contract.SimulationJob, contract.SimulationTruthAttr))
 	for _, job := range []string{"dosing_automation", "led_automation", "temperature_automation"} {
 		out = append(out, any(job, "latest_event"), any(job, job+"_settings"))
 	}

@@ -88,6 +88,8 @@ func encodeValue(dst []byte, r *Row) []byte {
 		return dst
 	case codecProfile:
 		return appendText(dst, r.Event)
+	case codecTruth:
+		return appendTruth(dst, r)
 	}
 	panic(fmt.Sprintf("store: no codec for table %q", r.Table))
 }
@@ -132,6 +134,8 @@ func decodeValue(r *Row, v []byte) error {
 		}
 	case codecProfile:
 		r.Event = d.text()
+	case codecTruth:
+		decodeTruth(r, &d)
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return fmt.Errorf("%s: %w", r.Table, errBadValue)

@@ -35,6 +35,7 @@ func golden() []store.Row {
 		{Table: store.TemperatureAutomationSettings, Event: "thermostat", Data: "e30="},
 		{Table: store.Logs, Level: "INFO", Message: "Ready.\nline two, with \"quotes\"", Task: "stirring", Source: "app"},
 		{Table: store.ExperimentProfileRuns, Event: "demo.yaml"},
+		{Table: store.SimulationTruth, Truth: [store.TruthColumns]float64{0.42, 0.61, 30.02, 41.5, 15, 498.7, 0.125}},
 	}
 	for i := range rows {
 		rows[i].Experiment, rows[i].Unit, rows[i].Time = "exp1", "pio01", ts

@@ -60,6 +60,7 @@ type Row struct {
 	Data    string  // automation event data (JSON text) or settings (base64 text)
 	EndedAt time.Time
 	PWM     [PWMChannels]float64
+	Truth   [TruthColumns]float64 // simulation_truth: one value per column, in column order
 }
 
 // Kind is the type of a column's values.
@@ -105,6 +106,7 @@ const (
 	codecLog                     // level + message + task + source
 	codecPWM                     // bitmask + float64 per non-zero channel
 	codecProfile                 // profile name
+	codecTruth                   // float64 per column (simulation_truth)
 )
 
 // tableDef describes a table: its value layout and its columns after the common ones.
@@ -152,6 +154,7 @@ var tables = map[Table]tableDef{
 		{Name: "level", Kind: Text, Nullable: true}, {Name: "task", Kind: Text, Nullable: true}}},
 	ExperimentProfileRuns: {codec: codecProfile, timeColumn: "started_at", noUnit: true, extra: []Column{
 		{Name: "experiment_profile_name", Kind: Text}}},
+	SimulationTruth: {codec: codecTruth, extra: truthColumns},
 }
 
 var automationEvents = tableDef{codec: codecAutomation, extra: []Column{
@@ -275,6 +278,9 @@ func (r *Row) field(c Column) Field {
 		return text(r.Data)
 	case "channel_1", "channel_2", "channel_3", "channel_4", "channel_5":
 		return Field{Kind: Real, F: r.PWM[c.Name[len(c.Name)-1]-'1']}
+	}
+	if i := truthIndex(c.Name); i >= 0 && r.Table == SimulationTruth {
+		return Field{Kind: Real, F: r.Truth[i]}
 	}
 	if c.Name == tables[r.Table].value {
 		return Field{Kind: Real, F: r.Value}

@@ -141,6 +141,12 @@ var (
 		"sum_add_media_ml":          "Media added during the minute.",
 		"sum_remove_waste_ml":       "Waste removed during the minute.",
 		"sum_add_alt_media_ml":      "Alternative media added during the minute.",
+		"od":                        "True turbidity of the simulated culture (OD600), not a reading.",
+		"growth_rate_per_hour":      "True specific growth rate of the simulated culture, excluding dilution.",
+		"liquid_temperature_c":      "True temperature of the simulated liquid.",
+		"heater_pcb_temperature_c":  "True temperature of the simulated heating PCB, without sensor noise.",
+		"volume_ml":                 "True liquid volume of the simulated vial.",
+		"rpm":                       "True stir bar speed of the simulated unit.",
 	}
 	units = map[string]string{
 		"od_reading": "OD or AU", "normalized_od_reading": "AU", "od_fused": "OD", "angle": "degrees",
@@ -150,6 +156,8 @@ var (
 		"add_media_ml": "mL", "remove_waste_ml": "mL", "add_alt_media_ml": "mL",
 		"avg_od_reading": "OD or AU", "avg_od_fused": "OD", "avg_temperature_c": "°C", "avg_growth_rate": "h⁻¹",
 		"avg_measured_rpm": "RPM", "sum_add_media_ml": "mL", "sum_remove_waste_ml": "mL", "sum_add_alt_media_ml": "mL",
+		"od": "OD", "growth_rate_per_hour": "h⁻¹", "liquid_temperature_c": "°C", "heater_pcb_temperature_c": "°C",
+		"volume_ml": "mL", "rpm": "RPM",
 	}
 )
 
@@ -218,4 +226,5 @@ var builtins = []Dataset{
 	labelsDataset(),
 	experimentsDataset(),
 	calibrationsDataset(),
+	tableDataset(store.SimulationTruth, "Simulation truth", "The simulated culture's true state (pioreactord --sim only), to compare with the estimates."),
 }
