@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		infraGroup.Go(func() error { return in.Run(infra) })
 	}
-	logConn, err := d.dialer.Dial(ctx, pubsub.Options{ClientID: "logs-" + o.unit})
+	logConn, err := d.dialer.Dial(ctx, pubsub.Options{ClientID: "logs-" + o.unit + "-" + pubsub.ClientSuffix()})
 	if err != nil {
 		_ = stopBackground()
 		return fmt.Errorf("connect log sink to the broker: %w", err)
