@@ -167,6 +167,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()}), Addresses: d.conf.Section(config.SecAddresses),
 			ConfigHistory: api.NewConfigHistoryFile(filepath.Join(d.opts.dataDir, "config_history.jsonl")),
 			Models:        api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
+		leader.Simulation = d.opts.sim
 	}
 	for i := range d.servers {
 		u := d.servers[i].u
@@ -175,6 +176,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		if d.opts.configPath != "" {
 			cfg.ConfigFiles = &api.ConfigFiles{Shared: d.opts.configPath, Unit: d.unitConfigPath}
 		}
+		cfg.SimTruth = u.simTruthAPI()
 		if i == 0 {
 			cfg.Leader = leader
 		}

@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, u := range d.units {
 		g.Go(func() error { return u.sup.Run(gctx) })
 	}
+	d.runSimTruth(gctx, g)
 	for _, s := range d.servers[1:] {
 		g.Go(func() error { return s.srv.Run(gctx, s.ln) })
 	}
