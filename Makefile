@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 TEST_DEPS := mosquitto_sub:mosquitto-clients mosquitto_passwd:mosquitto python3:python3
 
-.PHONY: run build test test-deps lint bench sim-bench clean
+.PHONY: run build test test-deps fuzz lint bench sim-bench clean
 
 ## run: build and start a simulated leader with three simulated workers (pio01..pio03), cultures growing
 run: build
@@ -20,6 +20,15 @@ build:
 test: test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	$(MAKE) fuzz
+
+## fuzz: each fuzz target for FUZZTIME beyond its committed corpus (package:Target pairs)
+FUZZ_TARGETS := ./pkg/supervisor:FuzzSetPayload ./pkg/api:FuzzDecodeBody
+FUZZTIME     ?= 15s
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; done
 
 ## test-deps: install the external MQTT clients the end-to-end tests drive (Debian)
 test-deps:
