@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -90,8 +91,9 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 		// Explicit 3.1.1, or paho retries every refused CONNECT as MQTT 3.1.
 		SetProtocolVersion(4).
 		// Spec §1: the subscriber keeps its session. The broker refuses a persistent
-		// session without a client id, so an anonymous id gets a clean one.
-		SetCleanSession(o.ClientID == "").
+		// session without a client id, so an anonymous id gets a clean one; so does a
+		// NoLateDelivery connection, whose unsent messages must not survive a reconnect.
+		SetCleanSession(o.ClientID == "" || o.NoLateDelivery).
 		SetKeepAlive(keepAlive).
 		SetConnectTimeout(connectTimeout).
 		SetAutoReconnect(true).
@@ -115,7 +117,22 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 	if w := o.Will; w != nil {
 		po.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retain)
 	}
+	if o.NoLateDelivery {
+		po.SetStore(noResendStore{paho.NewMemoryStore()})
+	}
 	return po
+}
+
+// noResendStore keeps no outbound PUBLISH. paho resends whatever its store holds after
+// every reconnect, whatever the clean-session flag says: a message whose Publish already
+// failed would be delivered late, which a NoLateDelivery connection must never do.
+type noResendStore struct{ paho.Store }
+
+func (s noResendStore) Put(key string, m packets.ControlPacket) {
+	if _, ok := m.(*packets.PublishPacket); ok && strings.HasPrefix(key, "o.") {
+		return
+	}
+	s.Store.Put(key, m)
 }
 
 // refused reports whether err is a CONNACK refusal that retrying cannot fix.

@@ -12,4 +12,6 @@ var (
 	// ErrRefused means the broker refused the connection (credentials, client id): retrying
 	// will not help.
 	ErrRefused = errors.New("pubsub: connection refused by broker")
+	// ErrNotConnected is returned by Publish on a NoLateDelivery connection that is down.
+	ErrNotConnected = errors.New("pubsub: not connected to the broker")
 )

@@ -26,6 +26,7 @@ type pahoClient struct {
 	log         *slog.Logger
 	onReconnect func()
 	maxQueued   int           // Options.MaxQueued
+	noLate      bool          // Options.NoLateDelivery
 	up          chan struct{} // closed by the first onConnect
 
 	ctx    context.Context // ends on Close; bounds renewals in onConnect
@@ -61,6 +62,7 @@ func newPahoClient(log *slog.Logger, o Options) *pahoClient {
 		log:         log,
 		onReconnect: o.OnReconnect,
 		maxQueued:   o.MaxQueued,
+		noLate:      o.NoLateDelivery,
 		up:          make(chan struct{}),
 		ctx:         ctx,
 		cancel:      cancel,
@@ -71,13 +73,17 @@ func newPahoClient(log *slog.Logger, o Options) *pahoClient {
 // Publish waits for the broker's acknowledgement (QoS 1, 2) or for the packet to be
 // written (QoS 0), or for ctx. While reconnecting, paho keeps QoS>0 messages and sends
 // them once connected, so an error (ctx) does not mean the message is lost; a QoS 0
-// message is dropped and reported as sent, as QoS 0 allows.
+// message is dropped and reported as sent, as QoS 0 allows. A NoLateDelivery connection
+// refuses instead (ErrNotConnected).
 func (c *pahoClient) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
 	if !validTopic(topic) {
 		return fmt.Errorf("publish %q: %w", topic, ErrInvalidTopic)
 	}
 	if c.isClosed() {
 		return ErrClosed
+	}
+	if c.noLate && !c.paho.IsConnectionOpen() {
+		return fmt.Errorf("publish %s: %w", topic, ErrNotConnected)
 	}
 	if err := waitToken(ctx, c.paho.Publish(topic, qos, retain, payload)); err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)

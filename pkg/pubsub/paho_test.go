@@ -258,3 +258,38 @@ func TestPahoRejects(t *testing.T) {
 		t.Errorf("Subscribe after Close = %v", err)
 	}
 }
+
+// A NoLateDelivery connection refuses to publish while it is down, and nothing it tried
+// to send then reaches subscribers after it reconnects: a command sent during an outage is
+// refused, not carried out when the broker returns.
+func TestPahoNoLateDelivery(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	px := newProxy(t, rb.TCPAddr())
+	obs := subscribe(t, dial(t, rb.dialer(), pubsub.Options{}), "cmd/#")
+	reconnected := make(chan struct{}, 10)
+	sender := dial(t, pubsub.NewDialer(px.addr(), user, pass, nil), pubsub.Options{
+		ClientID: clientID("leader-api"), NoLateDelivery: true, KeepAlive: 5 * time.Second,
+		OnReconnect: func() { reconnected <- struct{}{} },
+	})
+	px.cut()
+	eventually(t, "Publish to fail with ErrNotConnected", func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		err := sender.Publish(ctx, "cmd/pump", []byte("late"), pubsub.ExactlyOnce, false)
+		return errors.Is(err, pubsub.ErrNotConnected)
+	})
+	px.restore()
+	select {
+	case <-reconnected:
+	case <-time.After(waitFor):
+		t.Fatal("no reconnect")
+	}
+	publish(t, sender, "cmd/sentinel", "now", false)
+	eventually(t, "the sentinel", func() bool {
+		return slices.ContainsFunc(obs.got(), func(m pubsub.Message) bool { return m.Topic == "cmd/sentinel" })
+	})
+	if got := obs.topics(); !slices.Equal(got, []string{"cmd/sentinel=now"}) {
+		t.Fatalf("observer got %q: a message sent during the outage arrived late", got)
+	}
+}

@@ -52,6 +52,12 @@ type Options struct {
 	// MaxQueued bounds the messages waiting for one subscription's handler; beyond it new
 	// messages are dropped and logged (see queue). 0 means DefaultMaxQueued.
 	MaxQueued int
+	// NoLateDelivery is for connections that send commands whose meaning expires (the
+	// leader's API relaying a /set): Publish fails with ErrNotConnected while the connection
+	// is down instead of leaving the message with paho, and the session is clean, so paho
+	// drops whatever it had not sent when the connection came back. A command is then
+	// refused during an outage rather than carried out when the broker returns.
+	NoLateDelivery bool
 }
 
 // Dialer opens connections; the paho Dialer and the in-memory Bus both implement it.
