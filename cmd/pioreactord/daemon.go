@@ -160,7 +160,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 	var leader *api.Leader
 	if d.opts.leader() {
 		var err error
-		if d.leaderConn, err = d.dialer.Dial(ctx, pubsub.Options{ClientID: "leader-api-" + d.opts.unit + "-" + pubsub.ClientSuffix()}); err != nil {
+		if d.leaderConn, err = d.dialer.Dial(ctx, pubsub.Options{ClientID: "leader-api-" + d.opts.unit + "-" + pubsub.ClientSuffix(), NoLateDelivery: true}); err != nil {
 			return fmt.Errorf("connect the leader's API to the broker: %w", err)
 		}
 		leader = &api.Leader{Store: d.store, Publisher: d.leaderConn, Name: d.opts.unit,
