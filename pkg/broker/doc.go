@@ -6,7 +6,8 @@
 //   - mochi types never leave this package; callers see Config, Listen and (*Broker).Run.
 //   - Anonymous clients are always refused. Only the configured Username/Password pair is
 //     accepted; an empty Username refuses every network client (there is no in-process client).
-//   - No packet larger than Config.MaxPacketSize is read: the connection ends on its header.
+//   - No packet larger than Config.MaxPacketSize is read, and no first packet (CONNECT, read
+//     before authentication) larger than 64 KiB: the connection ends on the packet's header.
 //   - With Config.TLS set, the TCP and WebSocket listeners accept TLS only.
 //   - A client on a public listener cannot take over the session of a client id that came
 //     in on the local listener (the daemon's own clients).

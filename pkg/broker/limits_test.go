@@ -164,3 +164,70 @@ func remainingLength(n int) []byte {
 		}
 	}
 }
+
+// Before authentication, a CONNECT announcing more than maxConnectSize ends the connection
+// on its header: no one without credentials makes the broker buffer a large packet.
+func TestOversizedConnectDisconnectsBeforeBody(t *testing.T) {
+	t.Parallel()
+	b := start(t, Config{WSAddr: "127.0.0.1:0", Username: testUser, Password: testPass}, nil)
+	c, err := net.Dial("tcp", b.TCPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pk := append([]byte{0x10}, remainingLength(DefaultMaxPacketSize-10)...) // a CONNECT within the packet limit
+	if _, err := c.Write(append(pk, 0, 4, 'M', 'Q', 'T', 'T', 4)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitFor))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("broker is waiting for the body of a 1 MiB CONNECT")
+	}
+	if err == nil {
+		t.Fatal("broker answered an oversized CONNECT")
+	}
+}
+
+func TestFirstPacketLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		length  int
+		chunks  int // the header arrives in reads of this many bytes
+		wantErr bool
+	}{
+		{"small", 100, 64, false},
+		{"at the limit", maxConnectSize, 64, false},
+		{"over the limit", maxConnectSize + 1, 64, true},
+		{"over, a byte per read", maxConnectSize + 1, 1, true},
+		{"huge, a byte per read", 1 << 27, 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			server, client := net.Pipe()
+			defer server.Close()
+			go func() {
+				defer client.Close()
+				msg := append(append([]byte{0x10}, remainingLength(tt.length)...), make([]byte, 10)...)
+				for len(msg) > 0 {
+					k := min(tt.chunks, len(msg))
+					if _, err := client.Write(msg[:k]); err != nil {
+						return
+					}
+					msg = msg[k:]
+				}
+			}()
+			c := &firstPacketLimit{Conn: server, max: maxConnectSize}
+			var err error
+			buf := make([]byte, 64)
+			for err == nil {
+				_, err = c.Read(buf)
+			}
+			if gotErr := errors.Is(err, errConnectTooLarge); gotErr != tt.wantErr {
+				t.Fatalf("read error %v, want too large: %v", err, tt.wantErr)
+			}
+		})
+	}
+}

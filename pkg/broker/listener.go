@@ -70,14 +70,15 @@ func (s *conns) closeAll() {
 	s.serving.Wait()
 }
 
-// serveConn runs one connection through mochi. establish returns when the client is gone.
+// serveConn runs one connection through mochi, its CONNECT bounded (firstPacketLimit).
+// establish returns when the client is gone.
 func serveConn(id string, c net.Conn, cs *conns, establish listeners.EstablishFn, log *slog.Logger) {
 	if !cs.add(c) {
 		return
 	}
 	defer cs.remove(c)
 	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	if err := establish(id, c); err != nil {
+	if err := establish(id, &firstPacketLimit{Conn: c, max: maxConnectSize}); err != nil {
 		log.Debug("mqtt connection ended", "remote", c.RemoteAddr().String(), "err", err)
 	}
 }
