@@ -2,6 +2,8 @@
 // paho (Dial) and an in-memory bus with the same retained/wildcard semantics for tests (Bus).
 //
 // Invariants: handlers never run on the network goroutine long enough to block it (each
-// subscription has its own delivery goroutine); subscriptions survive reconnects; a clean
-// Close never fires the last will.
+// subscription has its own delivery goroutine, with a bounded backlog that drops and logs
+// when full); subscriptions survive reconnects, and OnReconnect runs only once they are
+// all renewed; a clean Close never fires the last will; a NoLateDelivery connection never
+// delivers a message after its Publish failed.
 package pubsub

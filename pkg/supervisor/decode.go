@@ -17,6 +17,8 @@ const (
 	maxSetPayload = 64 << 10
 	// echoBytes is how much of a refused payload a log line quotes.
 	echoBytes = 64
+	// maxLogText bounds a /set error message that came from a job's setter.
+	maxLogText = 512
 )
 
 // decodeSet turns a /set payload into a value of the setting's datatype (float64, int64,
@@ -76,6 +78,14 @@ func echo(b []byte) string {
 		return "'" + escape(b) + "'"
 	}
 	return fmt.Sprintf("'%s…' (%d bytes)", escape(b[:echoBytes]), len(b))
+}
+
+// clip cuts a log message to maxLogText bytes, saying how long it was.
+func clip(s string) string {
+	if len(s) <= maxLogText {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strings.ToValidUTF8(s[:maxLogText], ""), len(s))
 }
 
 func escape(b []byte) string {

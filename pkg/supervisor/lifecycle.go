@@ -134,7 +134,7 @@ func (rt *Runtime) Apply(ctx context.Context, c command) {
 		}
 	}
 	if err != nil {
-		rt.log.Error(err.Error())
+		rt.log.Error(clip(err.Error())) // a setter's error may quote the whole value
 		return
 	}
 	rt.log.Info(fmt.Sprintf("Updated %s from %s to %s.", c.attr, describe(old, d.Unit), describe(rt.Value(c.attr), d.Unit)))

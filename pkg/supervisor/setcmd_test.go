@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -190,4 +192,42 @@ type dialFunc func(ctx context.Context, o pubsub.Options) (pubsub.Client, error)
 
 func (f dialFunc) Dial(ctx context.Context, o pubsub.Options) (pubsub.Client, error) {
 	return f(ctx, o)
+}
+
+// jsonJob has a JSON setting whose setter refuses every value, quoting it whole.
+type jsonJob struct{}
+
+func (jsonJob) Run(ctx context.Context, rt *Runtime) error {
+	err := rt.Declare(Setting{Name: "profile", Datatype: contract.JSON, Settable: true, OnSet: func(v any) error {
+		return fmt.Errorf("profile %s refused", v)
+	}})
+	if err == nil {
+		err = rt.Set(ctx, "profile", json.RawMessage(`{}`))
+	}
+	if err == nil {
+		err = rt.Ready(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return rt.Serve(ctx)
+}
+
+// A setter's error that quotes a large value is cut in the log.
+func TestSetterErrorClipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Spec{Name: "stirring", New: func(Options) (Job, error) { return jsonJob{}, nil }})
+		defer r.shutdown()
+		if err := r.start("stirring"); err != nil {
+			t.Fatal(err)
+		}
+		r.set("stirring", "profile", `{"a":"`+strings.Repeat("z", 60000)+`"}`)
+		synctest.Wait()
+		if !r.logs.has("bytes)") {
+			t.Fatal("the setter's error was not logged cut")
+		}
+		if n := r.logs.longest(); n > 700 {
+			t.Fatalf("a log line of %d bytes", n)
+		}
+	})
 }
