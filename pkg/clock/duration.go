@@ -30,8 +30,9 @@ func Range(s float64, unit, min, max time.Duration) (time.Duration, error) {
 	}
 	v := s * float64(unit)
 	if v < float64(min) || v > float64(max) {
-		return 0, fmt.Errorf("%w: %v must be between %v and %v %s", ErrDuration, s,
-			float64(min)/float64(unit), float64(max)/float64(unit), unitName(unit))
+		u := unitName(unit)
+		return 0, fmt.Errorf("%w: %v %s must be between %.6g and %.6g %s", ErrDuration, s, u,
+			float64(min)/float64(unit), float64(max)/float64(unit), u)
 	}
 	return time.Duration(v), nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -307,10 +308,11 @@ func (a *automationBase) runOnce(ctx context.Context, allowed ...supervisor.Stat
 // runEvery starts the periodic run: every `minutes`, first after runAfter, or after one full
 // period when skipFirst (spec/jobs.md §0.5).
 func (a *automationBase) runEvery(minutes float64, skipFirst bool, runAfter time.Duration) error {
-	if !(minutes > 0) {
-		return errors.New("duration must be greater than 0")
+	period, err := automationPeriod(minutes)
+	if err != nil {
+		return err
 	}
-	a.period = minutesDuration(minutes)
+	a.period = period
 	if skipFirst {
 		runAfter = a.period
 	}
@@ -328,10 +330,11 @@ func (a *automationBase) restartEvery(runAfter time.Duration) {
 // setDuration changes the run_every period: the timer restarts at once, the next run comes
 // `minutes` after the previous one (or now, if that is past or there was none).
 func (a *automationBase) setDuration(minutes float64) error {
-	if !(minutes > 0) {
-		return fmt.Errorf("duration %v must be greater than 0", minutes)
+	period, err := automationPeriod(minutes)
+	if err != nil {
+		return err
 	}
-	a.period = minutesDuration(minutes)
+	a.period = period
 	var runAfter time.Duration
 	if !a.lastRun.IsZero() {
 		runAfter = max(0, a.period-a.rt.Clock().Now().Sub(a.lastRun))
@@ -430,4 +433,7 @@ func (a *automationBase) stop(ctx context.Context) {
 	}
 }
 
-func minutesDuration(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+// automationPeriod checks a run_every `duration` in minutes: [minAutomationPeriod, a year].
+func automationPeriod(minutes float64) (time.Duration, error) {
+	return durationIn("duration", minutes, time.Minute, minAutomationPeriod, clock.MaxDuration)
+}

@@ -203,7 +203,7 @@ func TestAutomationSettingsRecords(t *testing.T) {
 		if got := r.retained("test_automation", "duration"); got != "20.0" {
 			t.Errorf("duration %q after a refused change", got)
 		}
-		if !r.logs.has("ERROR", "duration 0 must be greater than 0") {
+		if !r.logs.has("ERROR", "duration: invalid duration: 0 min must be between") {
 			t.Error("no error for duration 0")
 		}
 	})
@@ -229,7 +229,9 @@ func TestAutomationRefusesBadStart(t *testing.T) {
 		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "disco"}, "available: light_dark_cycle, silent"},
 		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "light_intensity": "bright"}, `"bright" is not a number`},
 		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "light_intensity": 150.0}, "must be within 0–100"},
-		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "dark_duration_minutes": -1.0}, "must be 0 or more"},
+		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "dark_duration_minutes": -1.0}, "dark_duration_minutes must be 0, or"},
+		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "light_duration_minutes": 1e308}, "light_duration_minutes must be 0, or"},
+		{"led_automation", LEDAutomationSpec, map[string]any{"automation_name": "light_dark_cycle", "dark_duration_minutes": 1e-320}, "dark_duration_minutes must be 0, or"},
 		{"led_intensity", LEDIntensitySpec, map[string]any{"Z": 10.0}, `invalid LED channel "Z"`},
 		{"led_intensity", LEDIntensitySpec, map[string]any{"A": 101.0}, "must be within 0–100"},
 		{"led_intensity", LEDIntensitySpec, map[string]any{"A": "abc"}, `"abc" is not a number`},

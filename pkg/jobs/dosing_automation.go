@@ -3,12 +3,14 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
@@ -90,15 +92,16 @@ func newDosingAutomation(d *Dosing, o supervisor.Options) (*DosingAutomation, er
 	if err := r.err(); err != nil {
 		return nil, err
 	}
-	switch {
-	case !(pause >= 0):
-		return nil, fmt.Errorf("[%s] pause_between_subdoses_seconds %v must be 0 or more", dosingSection, pause)
-	case !(a.wasteMult >= 0):
-		return nil, fmt.Errorf("[%s] waste_removal_multiplier %v must be 0 or more", dosingSection, a.wasteMult)
-	case !(a.maxSubdose > 0):
-		return nil, fmt.Errorf("[%s] max_subdose %v must be greater than 0", dosingSection, a.maxSubdose)
+	if a.pauseBetween, err = durationIn("["+dosingSection+"] pause_between_subdoses_seconds", pause, time.Second, 0, clock.MaxDuration); err != nil {
+		return nil, err
 	}
-	a.pauseBetween = seconds(pause)
+	switch {
+	case !(a.wasteMult >= 0) || math.IsInf(a.wasteMult, 0):
+		return nil, fmt.Errorf("[%s] waste_removal_multiplier %v must be 0 or more", dosingSection, a.wasteMult)
+	case !(a.maxSubdose >= minSubdoseML && a.maxSubdose <= maxDoseML):
+		// each halving doubles the sub-doses: a tiny max_subdose would mean millions of them
+		return nil, fmt.Errorf("[%s] max_subdose %v must be within [%v, %v] mL", dosingSection, a.maxSubdose, minSubdoseML, maxDoseML)
+	}
 	if err := a.readStartValues(o); err != nil {
 		return nil, err
 	}
@@ -312,8 +315,11 @@ func (a *DosingAutomation) dose(ctx context.Context, action string, ml float64) 
 		return 0, err
 	}
 	secs, err := p.cal.Seconds(ml)
+	if err == nil {
+		_, err = pumpRunSeconds(max(0, secs))
+	}
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s %s mL: %w", action, round3(ml), err)
 	}
 	pwm, err := claimPump(a.rt, p.kind, p.channel)
 	if err != nil {

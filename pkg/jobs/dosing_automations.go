@@ -32,10 +32,8 @@ func readPeriodic(o supervisor.Options, fallback float64) (periodic, error) {
 	if err := r.err(); err != nil {
 		return p, err
 	}
-	if !(p.duration > 0) || math.IsInf(p.duration, 0) {
-		return p, fmt.Errorf("duration %v must be greater than 0", p.duration)
-	}
-	return p, nil
+	_, err := automationPeriod(p.duration)
+	return p, err
 }
 
 // start publishes duration and starts run_every.

@@ -59,9 +59,10 @@ func newGrowthRate(o supervisor.Options, cache unitCache) (*GrowthRate, error) {
 	if err := errors.Join(r.err(), err); err != nil {
 		return nil, err
 	}
+	if _, err := odIntervalOfRate(sps); err != nil {
+		return nil, err
+	}
 	switch {
-	case !(sps > 0) || math.IsInf(sps, 0):
-		return nil, fmt.Errorf("[%s] samples_per_second must be greater than 0", odSection)
 	case n < 1:
 		return nil, fmt.Errorf("[%s] samples_for_od_statistics must be an integer of at least 1", growthRateSection)
 	case !(tau > 2) || math.IsInf(tau, 0):

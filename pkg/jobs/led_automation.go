@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -209,13 +210,8 @@ func newLightDarkCycle(o supervisor.Options, l *LEDAutomation) (Automation, erro
 	if err := checkIntensity(c.intensity); err != nil {
 		return nil, err
 	}
-	for _, m := range []float64{c.lightMin, c.darkMin} {
-		if math.IsNaN(m) || math.IsInf(m, 0) {
-			return nil, fmt.Errorf("phase duration %v is not a number of minutes", m)
-		}
-	}
-	if c.lightMin < 0 || c.darkMin < 0 {
-		return nil, fmt.Errorf("phase durations must be 0 or more minutes (light %v, dark %v)", c.lightMin, c.darkMin)
+	if err := errors.Join(checkLEDPhase("light_duration_minutes", c.lightMin), checkLEDPhase("dark_duration_minutes", c.darkMin)); err != nil {
+		return nil, err
 	}
 	for _, ch := range c.channels {
 		if ir, ok := o.Config.LEDChannelFor("IR"); ok && ir == ch {
@@ -223,6 +219,18 @@ func newLightDarkCycle(o supervisor.Options, l *LEDAutomation) (Automation, erro
 		}
 	}
 	return c, nil
+}
+
+// checkLEDPhase accepts 0 (the phase never comes) or [minLEDPhase, a year] in minutes: a
+// phase of a few nanoseconds would switch the LEDs back to back.
+func checkLEDPhase(name string, minutes float64) error {
+	if minutes == 0 {
+		return nil
+	}
+	if _, err := clock.Range(minutes, time.Minute, minLEDPhase, clock.MaxDuration); err != nil {
+		return fmt.Errorf("%s must be 0, or from %v to a year: %w", name, minLEDPhase, err)
+	}
+	return nil
 }
 
 func checkIntensity(v float64) error {
@@ -292,7 +300,7 @@ func (c *lightDarkCycle) arm() {
 	if pos >= c.lightMin {
 		next = c.lightMin + c.darkMin - pos
 	}
-	c.l.schedule(max(50*time.Millisecond, minutesDuration(next)))
+	c.l.schedule(max(50*time.Millisecond, clock.Saturate(next, time.Minute)))
 }
 
 func (c *lightDarkCycle) Execute(ctx context.Context) (*contract.AutomationEvent, error) {
@@ -329,8 +337,8 @@ func (c *lightDarkCycle) onIntensity(v any) error {
 func (c *lightDarkCycle) onDuration(name string, dst *float64) func(v any) error {
 	return func(v any) error {
 		m := v.(float64)
-		if math.IsNaN(m) || math.IsInf(m, 0) || m < 0 {
-			return fmt.Errorf("%s %v must be 0 or more minutes", name, m)
+		if err := checkLEDPhase(name, m); err != nil {
+			return err
 		}
 		*dst = m
 		if err := c.l.set(c.l.ctx, name, m); err != nil {

@@ -190,7 +190,7 @@ func TestLightDarkCycleSettersAndStop(t *testing.T) {
 		}
 		r.set("led_automation", "light_duration_minutes", "-3")
 		time.Sleep(time.Second)
-		if got := r.retained("led_automation", "light_duration_minutes"); got != "0.0" || !r.logs.has("ERROR", "must be 0 or more minutes") {
+		if got := r.retained("led_automation", "light_duration_minutes"); got != "0.0" || !r.logs.has("ERROR", "light_duration_minutes must be 0, or") {
 			t.Fatalf("negative duration: retained %q", got)
 		}
 		r.set("led_automation", "light_duration_minutes", "1")

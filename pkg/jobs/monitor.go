@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/logging"
@@ -23,6 +25,8 @@ import (
 type Monitor struct {
 	version    string
 	checkEvery time.Duration // 0: check once at start
+	// configWarning explains a self_check_interval_hours that was replaced by the default.
+	configWarning string
 
 	rt     *supervisor.Runtime
 	board  hal.Board
@@ -34,13 +38,26 @@ type Monitor struct {
 func NewMonitorSpec(version string) supervisor.Spec {
 	return supervisor.Spec{Name: "monitor", LongRunning: true, New: func(o supervisor.Options) (supervisor.Job, error) {
 		m := &Monitor{version: version, blinks: make(chan int, 1), button: make(chan bool, 4)}
-		hours, err := o.Config.Float("monitor.config", "self_check_interval_hours", 12)
-		if err != nil || hours < 0 {
-			hours = 12 // the reference warns and falls back; so do we, in Run
-		}
-		m.checkEvery = time.Duration(hours * float64(time.Hour))
+		m.checkEvery, m.configWarning = selfCheckInterval(o.Config)
 		return m, nil
 	}}
+}
+
+// selfCheckInterval is [monitor.config] self_check_interval_hours: 0 checks once, at start;
+// otherwise [minSelfCheckInterval, a year]. Anything else falls back to 12 h with a warning,
+// as the reference does (the monitor must start whatever the config says).
+func selfCheckInterval(c *config.Config) (time.Duration, string) {
+	hours, err := c.Float("monitor.config", "self_check_interval_hours", 12)
+	if err == nil && hours == 0 {
+		return 0, ""
+	}
+	if err == nil {
+		var d time.Duration
+		if d, err = durationIn("self_check_interval_hours", hours, time.Hour, minSelfCheckInterval, clock.MaxDuration); err == nil {
+			return d, ""
+		}
+	}
+	return 12 * time.Hour, fmt.Sprintf("[monitor.config] %v; checking every 12 h instead", err)
 }
 
 // Run implements supervisor.Job.
@@ -70,16 +87,15 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 		return err
 	}
 	rt.Log().Log(ctx, logging.LevelNotice, rt.Unit()+" is online and ready.")
+	if m.configWarning != "" {
+		rt.Log().Warn(m.configWarning)
+	}
 	m.requestBlink(-1)
 	rt.Go(func() { m.blinker(ctx) })
 	if m.board.Button != nil {
 		rt.Go(func() { m.watchButton(ctx) })
 	}
-	period := m.checkEvery
-	if period == 0 {
-		period = time.Duration(math.MaxInt64) // 0 means: check once, at start
-	}
-	checks := newRepeat(ctx, rt.Clock(), 5*time.Second, period)
+	checks := newRepeat(ctx, rt.Clock(), 5*time.Second, m.checkEvery) // 0: once, at start
 	defer checks.Stop()
 	for {
 		select {

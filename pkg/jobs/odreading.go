@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -31,6 +31,7 @@ type ODReading struct {
 	storedV0  float64  // unity REF v0 as cached for the experiment
 
 	rt     *supervisor.Runtime
+	ctx    context.Context // Run's: a timer restarted by /set interval ends with it
 	first  bool
 	timer  *repeat
 	random *rand.Rand
@@ -69,23 +70,24 @@ func newODReading(o supervisor.Options, d ODDeps) (*ODReading, error) {
 	if err := errors.Join(r.err(), err); err != nil {
 		return nil, err
 	}
-	if !(sps > 0) {
-		return nil, fmt.Errorf("[%s] samples_per_second must be greater than 0", odSection)
+	if _, err := odIntervalOfRate(sps); err != nil {
+		return nil, err
 	}
 	interval := r.float(o.Float("interval", 1/sps))
 	ir, auto, err := irIntensity(o)
 	if err := errors.Join(r.err(), err); err != nil {
 		return nil, err
 	}
-	if !(interval > 0) || math.IsInf(interval, 0) {
-		return nil, fmt.Errorf("interval %v must be greater than 0", interval)
+	period, err := odInterval(interval)
+	if err != nil {
+		return nil, err
 	}
 	mode := o.Config.String(odSection, "ref_normalization", "classic")
 	if mode != "classic" && mode != "unity" {
 		return nil, fmt.Errorf("[%s] ref_normalization %q must be classic or unity", odSection, mode)
 	}
 	chain.ref = newRefTracker(mode, emaWeight, interval, chain.refChannel != "")
-	j := &ODReading{interval: seconds(interval), intensity: ir, auto: auto, chain: chain,
+	j := &ODReading{interval: period, intensity: ir, auto: auto, chain: chain,
 		cache: unitCache{dir: d.CacheDir}, first: true}
 
 	if _, err := j.cache.get(cacheODBlank, o.Experiment, &j.blank); err != nil {
@@ -126,7 +128,7 @@ func irIntensity(o supervisor.Options) (v float64, auto bool, err error) {
 
 // Run implements supervisor.Job.
 func (j *ODReading) Run(ctx context.Context, rt *supervisor.Runtime) error {
-	j.rt = rt
+	j.rt, j.ctx = rt, ctx
 	if err := j.chain.attach(rt); err != nil {
 		return err
 	}
@@ -328,20 +330,33 @@ func (j *ODReading) onIntensity(v any) error {
 
 func (j *ODReading) onInterval(v any) error {
 	s := v.(float64)
-	if !(s > 0) || math.IsInf(s, 0) {
-		return fmt.Errorf("interval %v must be greater than 0", s)
+	period, err := odInterval(s)
+	if err != nil {
+		return err // the interval and the timer stay as they were
 	}
 	if s <= 1 {
 		j.rt.Log().Warn("Recommended to keep the interval above 1 second.")
 	}
-	j.interval = seconds(s)
+	j.interval = period
 	j.chain.ref.setInterval(s)
 	j.timer.Stop()
-	j.timer = newRepeat(context.Background(), j.rt.Clock(), 0, j.interval)
+	j.timer = newRepeat(j.ctx, j.rt.Clock(), 0, j.interval)
 	return j.rt.Set(context.Background(), "interval", s)
 }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+// odInterval checks an od_reading interval in seconds: [minODInterval, a year].
+func odInterval(s float64) (time.Duration, error) {
+	return durationIn("interval", s, time.Second, minODInterval, clock.MaxDuration)
+}
+
+// odIntervalOfRate is the interval of [od_reading.config] samples_per_second, checked alike.
+func odIntervalOfRate(sps float64) (time.Duration, error) {
+	d, err := durationIn("interval", 1/sps, time.Second, minODInterval, clock.MaxDuration)
+	if err != nil || !(sps > 0) {
+		return 0, fmt.Errorf("[%s] samples_per_second %v must give an interval within [%v, %v]: %w", odSection, sps, minODInterval, clock.MaxDuration, err)
+	}
+	return d, nil
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

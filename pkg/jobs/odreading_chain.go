@@ -57,8 +57,9 @@ func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	if !(emaWeight >= 0 && emaWeight <= 1) {
 		return nil, 0, fmt.Errorf("[%s] pd_reference_ema %v must be within 0–1", odSection, emaWeight)
 	}
-	if !(settle >= 0) || math.IsInf(settle, 0) {
-		return nil, 0, fmt.Errorf("[%s] duration_between_led_off_and_od_reading %v must be 0 or more", odSection, settle)
+	settleD, err := durationIn("["+odSection+"] duration_between_led_off_and_od_reading", settle, time.Second, 0, maxLEDSettle)
+	if err != nil {
+		return nil, 0, err
 	}
 	irChannel, ok := c.LEDChannelFor("IR")
 	if !ok {
@@ -68,7 +69,7 @@ func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	ch := &odChain{irChannel: irChannel, settle: seconds(settle), useDark: useDark, othersOff: othersOff,
+	ch := &odChain{irChannel: irChannel, settle: settleD, useDark: useDark, othersOff: othersOff,
 		angles: map[string]string{}, maxSignal: map[string]*control.EMA{}}
 	for k, angle := range channels {
 		if angle == config.RefChannel {

@@ -90,12 +90,20 @@ func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, err
 	if !(seconds > 0) || !(ml > 0) {
 		return 0, nil
 	}
+	// The callers check too; this is the last word before the pump switches on.
+	run, err := pumpRunSeconds(seconds)
+	if err == nil {
+		err = checkVolume(p.kind.action, ml)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s refused: %w", p.kind.device, err)
+	}
 	clk := p.rt.Clock()
 	if err := p.pwm.SetDutyCycle(p.cal.DC); err != nil {
 		return 0, fmt.Errorf("start %s: %w", p.kind.device, err)
 	}
 	t0 := clk.Now()
-	deadline := t0.Add(time.Duration(seconds * float64(time.Second)))
+	deadline := t0.Add(run)
 	var emitted float64
 	for {
 		left := deadline.Sub(clk.Now())
@@ -204,14 +212,6 @@ func claimPump(rt *supervisor.Runtime, k pumpKind, channel string) (hal.PWM, err
 		return nil, fmt.Errorf("%s: %w", k.device, err)
 	}
 	return pwm, nil
-}
-
-// checkVolume refuses a negative, NaN or infinite volume or duration.
-func checkVolume(name string, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return fmt.Errorf("%w: %s %v must be a number ≥ 0", ErrBadVolume, name, v)
-	}
-	return nil
 }
 
 // round3 is the rounding of the dosing logs (volumes to 3 decimals, durations to 2).

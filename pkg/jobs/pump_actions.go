@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
 	"github.com/pioreactor/pioreactord/pkg/config"
@@ -71,7 +72,7 @@ func newPumpAction(d *Dosing, k pumpKind, o supervisor.Options) (*pumpAction, er
 		}
 	case "duration":
 		if a.seconds, err = o.Float("duration", 0); err == nil {
-			err = checkVolume("duration", a.seconds)
+			_, err = durationIn("duration", a.seconds, time.Second, 0, maxPumpRun)
 		}
 	}
 	if err != nil {
@@ -93,6 +94,9 @@ func newPumpAction(d *Dosing, k pumpKind, o supervisor.Options) (*pumpAction, er
 		a.seconds = math.Max(0, a.seconds)
 	case "duration":
 		a.ml = math.Max(0, a.cal.ML(a.seconds))
+	}
+	if err := a.checkRun(); err != nil {
+		return nil, err
 	}
 	return a, a.checkOverflow(o)
 }
@@ -143,6 +147,19 @@ func checkPumpCalibration(c calibration.Calibration) error {
 		return fmt.Errorf("calibration %s is a %s, not a pump calibration", c.Name, c.Type)
 	}
 	return nil
+}
+
+// checkRun refuses, before anything moves, a run whose length or volume is out of range once
+// the calibration converted one into the other (a tiny slope turns 1 mL into years; a
+// 1e308 s waste run into 9e306 mL).
+func (a *pumpAction) checkRun() error {
+	if a.mode == "continuously" {
+		return nil
+	}
+	if _, err := pumpRunSeconds(a.seconds); err != nil {
+		return fmt.Errorf("%s %s mL: %w", a.kind.action, round3(a.ml), err)
+	}
+	return checkVolume(a.kind.action, a.ml)
 }
 
 // checkOverflow refuses an inflow that would meet or exceed the vessel's maximum fill volume

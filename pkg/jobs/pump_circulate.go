@@ -50,7 +50,7 @@ func newCirculate(d *Dosing, in pumpKind, o supervisor.Options) (*circulate, err
 	}
 	secs, err := o.Float("duration", 0)
 	if err == nil {
-		err = checkVolume("duration", secs)
+		_, err = durationIn("duration", secs, time.Second, 0, maxPumpRun)
 	}
 	if err != nil {
 		return nil, err

@@ -141,7 +141,7 @@ func (s *SelfTest) testCorrelations(ctx context.Context) error {
 		for _, ch := range s.configured() {
 			series[ch] = append(series[ch], odMean(column(rows, ch)))
 		}
-		if err := s.rt.Clock().Sleep(ctx, time.Duration(in/100*float64(time.Second))); err != nil {
+		if err := s.rt.Clock().Sleep(ctx, seconds(in/100)); err != nil {
 			return err
 		}
 	}

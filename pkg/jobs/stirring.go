@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/control"
 	"github.com/pioreactor/pioreactord/pkg/hal"
@@ -60,11 +61,12 @@ func newStirring(o supervisor.Options) (supervisor.Job, error) {
 		return nil, fmt.Errorf("target_rpm %v must be 0 or more", s.target)
 	case s.est < 0 || s.est > 100 || math.IsNaN(s.est):
 		return nil, fmt.Errorf("duty_cycle %v must be within 0–100", s.est)
-	case !(periodS > 0):
-		return nil, fmt.Errorf("[%s] duration_between_updates_seconds must be positive", stirringSection)
+	}
+	var err error
+	if s.period, err = durationIn("["+stirringSection+"] duration_between_updates_seconds", periodS, time.Second, minStirringPeriod, clock.MaxDuration); err != nil {
+		return nil, err
 	}
 	s.target = math.Min(s.target, 5000)
-	s.period = time.Duration(periodS * float64(time.Second))
 	s.pid = control.NewPID(kp, ki, kd, s.target, -7.5, 7.5)
 	return s, nil
 }
