@@ -95,11 +95,12 @@ func (v BioreactorValues) Validate(vessel Vessel) error {
 
 // Apply moves the values by one dosing event (algorithms.md §9): any `add_*` adds liquid,
 // `remove_waste` removes it down to the efflux tube; the alt-media fraction follows
-// add_media and add_alt_media. An unknown event or a volume above capacity is an error and
-// leaves the values unchanged.
+// add_media and add_alt_media. An unknown event, a volume that is not finite or beyond
+// ±maxDoseML (negative volumes are a stopped pump's corrections), or a volume above capacity
+// is an error and leaves the values unchanged.
 func (v BioreactorValues) Apply(event string, ml float64, vessel Vessel) (BioreactorValues, error) {
-	if math.IsNaN(ml) || math.IsInf(ml, 0) {
-		return v, fmt.Errorf("dosing event %s with volume %v", event, ml)
+	if math.IsNaN(ml) || math.IsInf(ml, 0) || math.Abs(ml) > maxDoseML {
+		return v, fmt.Errorf("%w: dosing event %s with volume %v (must be within ±%v mL)", ErrBadVolume, event, ml, maxDoseML)
 	}
 	out := v
 	vol, eff, phi := v.CurrentVolumeML, v.EffluxTubeVolumeML, v.AltMediaFraction
@@ -162,10 +163,9 @@ func BioreactorDefaults(c *config.Config, vessel Vessel) (BioreactorValues, erro
 
 // Bioreactor is a unit's bioreactor book, shared by every job of the unit (and the unit API).
 // Values of an experiment are read from the unit cache on first use, else from the config
-// defaults. Update writes through at once; Apply (a dosing event, every half second while a
-// pump runs) only marks the experiment dirty, and the projection's owner calls Flush every
-// few seconds and when it stops, so the SD card is not rewritten twice a second. Safe for
-// concurrent use.
+// defaults. Update writes through at once; Apply (a dosing event) only marks the experiment
+// dirty, so that the projection can save a whole batch of events with one Flush before it
+// publishes their values. Safe for concurrent use.
 type Bioreactor struct {
 	cache  unitCache
 	vessel Vessel

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
@@ -18,8 +17,12 @@ import (
 // them in arrival order on its owner's goroutine, and publishes the five moving variables
 // retained. The monitor job owns one when it exists; until then the long-running job of
 // NewBioreactorSpec does. The owner calls Subscribe before ready, Process when Pending
-// fires, Flush once events pause (flushQuiet) or at least every flushAtMost, and Process then
-// Flush when it stops.
+// fires, and Process then Flush when it stops.
+//
+// Process saves the book (fsync'd) after each batch of events and before publishing the
+// values they produced: the book on disk is never behind the retained values, so a worker
+// killed mid-dose restarts from what the leader and the broker last saw. A running pump
+// sends an event every half second; batches coalesce when the disk is slower than that.
 type BioreactorProjection struct {
 	book *Bioreactor
 	conf *config.Config
@@ -56,14 +59,7 @@ func (p *BioreactorProjection) enqueue(m pubsub.Message) {
 	}
 }
 
-// Persisting the book: once the events of a dose pause for flushQuiet, and at least every
-// flushAtMost while they keep coming (a running pump sends one every half second).
-const (
-	flushQuiet  = 5 * time.Second
-	flushAtMost = time.Minute
-)
-
-// Flush persists what the processed events changed.
+// Flush persists what the processed events changed and Process has not saved yet.
 func (p *BioreactorProjection) Flush(rt *supervisor.Runtime) {
 	if err := p.book.Flush(); err != nil {
 		rt.Log().Warn(err.Error())
@@ -73,8 +69,10 @@ func (p *BioreactorProjection) Flush(rt *supervisor.Runtime) {
 // Pending is signalled when events wait to be processed.
 func (p *BioreactorProjection) Pending() <-chan struct{} { return p.pending }
 
-// Process applies every queued event, in order. Failures (an unknown event, a volume above
-// capacity, a malformed message) are logged as warnings and skip the event.
+// Process applies every queued event, in order, saves the book, then publishes the values
+// each event produced. Failures (an unknown event, a volume out of range, a malformed
+// message) are logged as warnings and skip the event; a failed save is logged as an error
+// and the values are still published.
 func (p *BioreactorProjection) Process(ctx context.Context, rt *supervisor.Runtime) {
 	for {
 		p.mu.Lock()
@@ -84,32 +82,50 @@ func (p *BioreactorProjection) Process(ctx context.Context, rt *supervisor.Runti
 		if len(batch) == 0 {
 			return
 		}
+		type applied struct {
+			exp string
+			v   BioreactorValues
+		}
+		var out []applied
 		for _, m := range batch {
-			if err := p.apply(ctx, rt, m); err != nil {
+			exp, v, err := p.apply(m)
+			switch {
+			case err != nil:
+				rt.Log().Warn(err.Error())
+			case exp != "":
+				out = append(out, applied{exp, v})
+			}
+		}
+		if err := p.book.Flush(); err != nil {
+			rt.Log().Error("could not save the bioreactor book", "err", err)
+		}
+		for _, a := range out {
+			if err := publishBioreactor(ctx, rt, a.exp, a.v, contract.AltMediaFraction, contract.CurrentVolumeML,
+				contract.CumulativeMediaAddedML, contract.CumulativeAltMediaAddedML, contract.CumulativeWasteRemovedML); err != nil {
 				rt.Log().Warn(err.Error())
 			}
 		}
 	}
 }
 
-func (p *BioreactorProjection) apply(ctx context.Context, rt *supervisor.Runtime, m pubsub.Message) error {
+// apply moves the book by one event; exp is "" for an event that changes nothing.
+func (p *BioreactorProjection) apply(m pubsub.Message) (exp string, v BioreactorValues, err error) {
 	t, ok := contract.Parse(m.Topic)
 	if !ok {
-		return fmt.Errorf("dosing event on %s: not a unit topic", m.Topic)
+		return "", v, fmt.Errorf("dosing event on %s: not a unit topic", m.Topic)
 	}
 	var ev contract.DosingEvent
 	if err := json.Unmarshal(m.Payload, &ev); err != nil {
-		return fmt.Errorf("bioreactor.%s: malformed dosing event %q: %w", t.Experiment, m.Payload, err)
+		return "", v, fmt.Errorf("bioreactor.%s: malformed dosing event %q: %w", t.Experiment, m.Payload, err)
 	}
 	if ev.SourceOfEvent != nil && *ev.SourceOfEvent == contract.SourcePumpCalibration {
-		return nil
+		return "", v, nil
 	}
-	v, err := p.book.Apply(t.Experiment, p.conf, ev.Event, float64(ev.VolumeChange))
+	v, err = p.book.Apply(t.Experiment, p.conf, ev.Event, float64(ev.VolumeChange))
 	if err != nil {
-		return fmt.Errorf("bioreactor.%s: %w", t.Experiment, err)
+		return "", v, fmt.Errorf("bioreactor.%s: %w", t.Experiment, err)
 	}
-	return publishBioreactor(ctx, rt, t.Experiment, v, contract.AltMediaFraction, contract.CurrentVolumeML,
-		contract.CumulativeMediaAddedML, contract.CumulativeAltMediaAddedML, contract.CumulativeWasteRemovedML)
+	return t.Experiment, v, nil
 }
 
 // bioreactorJob is the stand-in owner of the projection until the monitor job takes it over.
@@ -140,30 +156,16 @@ func (j *bioreactorJob) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	if err := rt.Ready(ctx); err != nil {
 		return err
 	}
-	clk := rt.Clock()
-	tick := newRepeat(ctx, clk, flushQuiet, flushQuiet)
-	defer tick.Stop()
-	var lastEvent, lastFlush time.Time
-	dirty := false
 	for {
 		select {
 		case <-ctx.Done():
 			j.proj.Process(context.WithoutCancel(ctx), rt) // drain what arrived before the stop
 			j.proj.Flush(rt)
 			return nil
-		case now := <-tick.C:
-			if dirty && (now.Sub(lastEvent) >= flushQuiet || now.Sub(lastFlush) >= flushAtMost) {
-				j.proj.Flush(rt)
-				dirty, lastFlush = false, now
-			}
 		case c := <-rt.Commands():
 			rt.Apply(ctx, c)
 		case <-j.proj.Pending():
 			j.proj.Process(ctx, rt)
-			if !dirty {
-				lastFlush = clk.Now() // the at-most window starts with the first unsaved event
-			}
-			dirty, lastEvent = true, clk.Now()
 		}
 	}
 }

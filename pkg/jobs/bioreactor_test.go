@@ -1,12 +1,20 @@
 package jobs
 
 import (
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 )
 
 type dosingStep struct {
@@ -88,6 +96,9 @@ func TestBioreactorApplyRefuses(t *testing.T) {
 		{"above capacity", contract.AddMedia, 2, "above the vessel's 40 mL"},
 		{"unknown event", "drain", 1, `unknown dosing event "drain"`},
 		{"NaN volume", contract.AddMedia, math.NaN(), "volume NaN"},
+		{"9e306 mL of waste", contract.RemoveWaste, 9.1e306, "invalid volume"},
+		{"a hundred litres of waste", contract.RemoveWaste, 1e5, "invalid volume"},
+		{"a correction of -1e308 mL", contract.AddMedia, -1e308, "invalid volume"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -132,4 +143,60 @@ func TestBioreactorBook(t *testing.T) {
 		!strings.Contains(err.Error(), "current_volume_ml") {
 		t.Fatalf("initial_volume_ml 50 in a 40 ml vessel: %v", err)
 	}
+}
+
+// onDisk reads an experiment's book from the cache file itself, not from any memory.
+func onDisk(t *testing.T, cacheDir, exp string) BioreactorValues {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cacheDir, cacheBioreactor+cacheNamespaceFileExt))
+	if errors.Is(err, fs.ErrNotExist) {
+		return BioreactorValues{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]BioreactorValues
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("bioreactor cache %q: %v", b, err)
+	}
+	return m[exp]
+}
+
+// The book on disk is never behind the retained values: in the middle of a dose (a kill -9
+// then would restart from the disk) and once the dose is done. It used to be saved only
+// after the events paused for 5 s, so a worker killed during add_media restarted from 15 mL
+// while the broker and the leader said 16.09.
+func TestBioreactorBookSavedWithEachDose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newDosingRig(t, sim.DefaultParams())
+		defer r.close()
+		r.calibrateTruly()
+		if err := r.try(BioreactorJobName, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.try(contract.AddMedia, map[string]any{"ml": 5.0}); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) BioreactorValues {
+			synctest.Wait() // every event published so far is processed
+			disk := onDisk(t, r.cacheDir, "exp")
+			for _, name := range []string{contract.CurrentVolumeML, contract.CumulativeMediaAddedML} {
+				got, _ := disk.Get(name)
+				if want := r.bio(name); got != want {
+					t.Fatalf("%s: %s = %v on disk, %v retained", when, name, got, want)
+				}
+			}
+			return disk
+		}
+		time.Sleep(2 * time.Second)
+		if mid := check("mid-dose"); !(mid.CumulativeMediaAddedML > 0 && mid.CumulativeMediaAddedML < 5) {
+			t.Fatalf("mid-dose: %v mL added on disk, want part of the dose", mid.CumulativeMediaAddedML)
+		}
+		for r.retained(contract.AddMedia, "$state") != "disconnected" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if done := check("after the dose"); !near(done.CurrentVolumeML, 20, 1e-9) || !near(done.CumulativeMediaAddedML, 5, 1e-9) {
+			t.Fatalf("after the dose, on disk: %+v, want 20 mL with 5 mL added", done)
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 )
 
 // Persistent cache namespaces of the OD pipeline (spec/storage.md §6.2), keyed by experiment.
@@ -22,9 +24,10 @@ const (
 )
 
 // unitCache is a unit's small persistent key-value cache: one JSON object per namespace in
-// dir/<namespace>.json. Writes go to a temporary file renamed over the old one, so a crash
-// leaves the previous or the new content, never half of it. An empty dir disables the
-// cache: nothing is found and writes are dropped.
+// dir/<namespace>.json. Writes go through atomicfile (temporary file, fsync, rename, fsync of
+// the directory), so a crash or a power cut leaves the previous or the new content, never
+// half of it, and a write that returned is on disk. An empty dir disables the cache: nothing
+// is found and writes are dropped.
 type unitCache struct{ dir string }
 
 // cacheLocks serialises read-modify-write of one file across jobs of the process.
@@ -104,23 +107,7 @@ func (c unitCache) put(ns, key string, v any) error {
 	if err := os.MkdirAll(c.dir, cacheDirMode); err != nil {
 		return fmt.Errorf("cache dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(c.dir, ns+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write cache %s: %w", ns, err)
-	}
-	_, werr := tmp.Write(b)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write cache %s: %w", ns, err)
-	}
-	if err := os.Chmod(tmp.Name(), cacheFileMode); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write cache %s: %w", ns, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(path, b, cacheFileMode); err != nil {
 		return fmt.Errorf("write cache %s: %w", ns, err)
 	}
 	return nil
