@@ -364,7 +364,8 @@ type heaterCache struct {
 // heaterCaches maps a thermometer to its heaterCache while a job uses it, and for
 // heaterOffLongAgo after the last user let go (the next run still needs to know the heater
 // was just on); acquire and release prune older entries, so boards that are gone (a removed
-// simulated worker) are not kept forever.
+// simulated worker) are not kept forever. Age is judged by the caller's clock: the daemon
+// has one clock for every unit.
 var (
 	heaterCaches   sync.Map // hal.Thermometer → *heaterCache
 	heaterCachesMu sync.Mutex

@@ -23,6 +23,9 @@ func TestOnGrid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := onGrid(tc.times, tc.values, 5*time.Second)
+			if len(got) != len(tc.want) {
+				t.Fatalf("onGrid = %v (%d values), want %v", got, len(got), tc.want)
+			}
 			for i := range got {
 				if math.Abs(got[i]-tc.want[i]) > 1e-9 {
 					t.Fatalf("onGrid = %v, want %v", got, tc.want)

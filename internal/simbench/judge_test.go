@@ -1,0 +1,40 @@
+package simbench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A loop whose series never arrived fails the bench: its bounds stay at ±Inf, which used to
+// pass every "left the band" check.
+func TestJudgeRefusesMissingSeries(t *testing.T) {
+	t.Parallel()
+	good := emptyFigures()
+	good.reachedTarget, good.nodLo, good.nodHi, good.nodN = 5*time.Hour, 1.95, 2.05, 2000
+	good.settledAt, good.tempLo, good.tempHi, good.inBand, good.afterSettle = 30*time.Minute, 29.8, 30.2, 2800, 2800
+	good.rpmLo, good.rpmHi, good.rpmN = 490, 510, 2800
+	good.mediaPublished, good.mediaTrue = 40, 40
+	if p := good.judge(); len(p) != 0 {
+		t.Fatalf("a unit on target judged %v", p)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*figures)
+		want   string
+	}{
+		{"no RPM sample", func(f *figures) { f.rpmLo, f.rpmHi, f.rpmN = emptyFigures().rpmLo, emptyFigures().rpmHi, 0 }, "RPM samples"},
+		{"no nOD sample after the target", func(f *figures) { f.nodLo, f.nodHi, f.nodN = emptyFigures().nodLo, emptyFigures().nodHi, 0 }, "nOD samples"},
+		{"no temperature after settling", func(f *figures) { f.inBand, f.afterSettle = 0, 0 }, "thermostat"},
+		{"RPM off target", func(f *figures) { f.rpmHi = 600 }, "RPM left"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := good
+			tc.change(&f)
+			if p := f.judge(); len(p) == 0 || !strings.Contains(strings.Join(p, "; "), tc.want) {
+				t.Fatalf("judged %v, want a problem with %q", p, tc.want)
+			}
+		})
+	}
+}
