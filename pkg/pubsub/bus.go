@@ -42,7 +42,7 @@ func (b *Bus) Dial(ctx context.Context, o Options) (Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &busClient{bus: b, limit: o.MaxQueued, subs: make(map[string]*queue)}
+	c := &busClient{bus: b, limit: o.MaxQueued, onDrop: o.OnDrop, subs: make(map[string]*queue)}
 	if w := o.Will; w != nil {
 		c.will = &Will{Topic: w.Topic, Payload: bytes.Clone(w.Payload), QoS: w.QoS, Retain: w.Retain}
 	}
@@ -118,6 +118,7 @@ func (b *Bus) endLocked(c *busClient) bool {
 type busClient struct {
 	bus    *Bus
 	limit  int // Options.MaxQueued
+	onDrop func(string)
 	will   *Will
 	subs   map[string]*queue
 	closed bool
@@ -157,7 +158,7 @@ func (c *busClient) Subscribe(ctx context.Context, filter string, _ byte, h Hand
 	if old, ok := c.subs[filter]; ok {
 		old.close()
 	}
-	q := startQueue(h, nil, c.limit)
+	q := startQueue(h, nil, c.limit, dropHook(c.onDrop, filter))
 	c.subs[filter] = q
 	for _, topic := range slices.Sorted(maps.Keys(b.retained)) {
 		if match(filter, topic) {

@@ -25,7 +25,8 @@ type pahoClient struct {
 	paho        paho.Client // set by Dial before the client is returned
 	log         *slog.Logger
 	onReconnect func()
-	maxQueued   int           // Options.MaxQueued
+	maxQueued   int // Options.MaxQueued
+	onDrop      func(filter string)
 	noLate      bool          // Options.NoLateDelivery
 	up          chan struct{} // closed by the first onConnect
 
@@ -62,6 +63,7 @@ func newPahoClient(log *slog.Logger, o Options) *pahoClient {
 		log:         log,
 		onReconnect: o.OnReconnect,
 		maxQueued:   o.MaxQueued,
+		onDrop:      o.OnDrop,
 		noLate:      o.NoLateDelivery,
 		up:          make(chan struct{}),
 		ctx:         ctx,
@@ -98,7 +100,7 @@ func (c *pahoClient) Subscribe(ctx context.Context, filter string, qos byte, h H
 	if !validFilter(filter) {
 		return fmt.Errorf("subscribe %q: %w", filter, ErrInvalidFilter)
 	}
-	s := &subscription{filter: filter, qos: qos, q: startQueue(h, c.log.With("filter", filter), c.maxQueued), live: make(map[string]struct{})}
+	s := &subscription{filter: filter, qos: qos, q: startQueue(h, c.log.With("filter", filter), c.maxQueued, dropHook(c.onDrop, filter)), live: make(map[string]struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -300,4 +302,12 @@ func waitSuback(ctx context.Context, t paho.Token) error {
 		}
 	}
 	return nil
+}
+
+// dropHook binds Options.OnDrop to one filter (nil stays nil).
+func dropHook(onDrop func(string), filter string) func() {
+	if onDrop == nil {
+		return nil
+	}
+	return func() { onDrop(filter) }
 }

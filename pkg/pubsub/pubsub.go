@@ -52,6 +52,10 @@ type Options struct {
 	// MaxQueued bounds the messages waiting for one subscription's handler; beyond it new
 	// messages are dropped and logged (see queue). 0 means DefaultMaxQueued.
 	MaxQueued int
+	// OnDrop, if set, runs on a goroutine of its own when a subscription's backlog starts
+	// dropping messages, once per burst: a consumer that vouches for what it stored (the
+	// leader's ingester) learns that it missed some.
+	OnDrop func(filter string)
 	// NoLateDelivery is for connections that send commands whose meaning expires (the
 	// leader's API relaying a /set): Publish fails with ErrNotConnected while the connection
 	// is down instead of leaving the message with paho, and the session is clean, so paho

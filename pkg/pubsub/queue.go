@@ -27,8 +27,9 @@ const (
 // Idle, the goroutine waits on a channel receive, which testing/synctest counts as
 // durably blocked (a mutex wait or a polling loop would not be).
 type queue struct {
-	log   *slog.Logger
-	limit int
+	log    *slog.Logger
+	limit  int
+	onDrop func() // nil, or run on its own goroutine at the first drop of a burst
 
 	mu      sync.Mutex
 	pending []Message
@@ -42,15 +43,16 @@ type queue struct {
 
 // startQueue starts the delivery goroutine for h, holding at most limit messages (≤ 0:
 // DefaultMaxQueued). A panic in h is logged on log (nil: the default logger) and delivery
-// goes on: a bug in one job's handler must not take the daemon down.
-func startQueue(h Handler, log *slog.Logger, limit int) *queue {
+// goes on: a bug in one job's handler must not take the daemon down. onDrop (may be nil)
+// is told of each burst of drops.
+func startQueue(h Handler, log *slog.Logger, limit int, onDrop func()) *queue {
 	if log == nil {
 		log = slog.Default()
 	}
 	if limit <= 0 {
 		limit = DefaultMaxQueued
 	}
-	q := &queue{log: log, limit: limit, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	q := &queue{log: log, limit: limit, onDrop: onDrop, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go q.run(func(m Message) { deliver(h, m, log) })
 	return q
 }
@@ -76,6 +78,9 @@ func (q *queue) push(m Message) {
 		first := q.dropped == 1
 		n, size := len(q.pending), q.bytes
 		q.mu.Unlock()
+		if first && q.onDrop != nil {
+			go q.onDrop()
+		}
 		if first {
 			q.log.Warn("mqtt delivery queue full; dropping messages until the handler catches up",
 				"queued", n, "queued_bytes", size, "limit", q.limit, "topic", m.Topic)

@@ -1,9 +1,11 @@
 package pubsub
 
 import (
+	"context"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 )
@@ -15,6 +17,7 @@ func TestQueueBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit, extra = 8, 5
 		logs := &capture{}
+		var bursts atomic.Int32
 		release := make(chan struct{})
 		var mu sync.Mutex
 		var got []string
@@ -23,7 +26,7 @@ func TestQueueBounded(t *testing.T) {
 			mu.Lock()
 			got = append(got, string(m.Payload))
 			mu.Unlock()
-		}, slog.New(logs), limit)
+		}, slog.New(logs), limit, func() { bursts.Add(1) })
 		defer close(release) // after q.close: a failed test leaves no handler blocked
 		defer q.close()
 		burst := func(from int) {
@@ -47,6 +50,9 @@ func TestQueueBounded(t *testing.T) {
 			if full, drained := logs.count("queue full"), logs.count("drained"); full != round+1 || drained != round+1 {
 				t.Fatalf("round %d: %d 'full' and %d 'drained' log lines, want one each per burst", round, full, drained)
 			}
+			if n := bursts.Load(); n != int32(round+1) {
+				t.Fatalf("round %d: OnDrop ran %d times, want once per burst", round, n)
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -63,7 +69,7 @@ func TestQueueByteBound(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		q := startQueue(func(Message) { <-release }, slog.New(slog.DiscardHandler), 0)
+		q := startQueue(func(Message) { <-release }, slog.New(slog.DiscardHandler), 0, nil)
 		defer func() { close(release); q.close() }()
 		big := make([]byte, maxQueuedBytes/4+1)
 		for range 6 {
@@ -74,6 +80,37 @@ func TestQueueByteBound(t *testing.T) {
 		// three quarters of the bound and a little more; the other three are dropped.
 		if n := q.droppedTotal(); n != 3 {
 			t.Fatalf("dropped %d large messages, want 3", n)
+		}
+	})
+}
+
+// Options.MaxQueued and Options.OnDrop reach the subscriptions of a connection.
+func TestBusDropOptions(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		bus := NewBus()
+		dropped := make(chan string, 4)
+		c, _ := bus.Dial(ctx, Options{MaxQueued: 2, OnDrop: func(f string) { dropped <- f }})
+		defer c.Close()
+		release := make(chan struct{})
+		defer close(release)
+		if err := c.Subscribe(ctx, "x/#", 1, func(Message) { <-release }); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := bus.Dial(ctx, Options{})
+		defer pub.Close()
+		for range 5 {
+			_ = pub.Publish(ctx, "x/y", []byte("1"), 1, false)
+			synctest.Wait()
+		}
+		select {
+		case f := <-dropped:
+			if f != "x/#" {
+				t.Fatalf("OnDrop(%q), want x/#", f)
+			}
+		default:
+			t.Fatal("OnDrop did not run")
 		}
 	})
 }

@@ -98,7 +98,7 @@ func TestOnReconnectWaitsForRenewal(t *testing.T) {
 				var events []string
 				logs := &capture{}
 				c := newPahoClient(slog.New(logs), Options{OnReconnect: func() { events = append(events, "OnReconnect") }})
-				c.subs["a/#"] = &subscription{filter: "a/#", qos: 1, live: map[string]struct{}{}, q: startQueue(func(Message) {}, nil, 0)}
+				c.subs["a/#"] = &subscription{filter: "a/#", qos: 1, live: map[string]struct{}{}, q: startQueue(func(Message) {}, nil, 0, nil)}
 				pc := &flakyPaho{fails: tc.fails, open: !tc.dropsLink, events: &events}
 				c.paho = pc
 				c.onConnect(pc) // the first connection

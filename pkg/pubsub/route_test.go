@@ -39,7 +39,7 @@ func TestRouteDropsStaleRetained(t *testing.T) {
 					s += " (retained)"
 				}
 				got[f] = append(got[f], s)
-			}, nil, 0)}
+			}, nil, 0, nil)}
 		}
 		for _, m := range []fakeMessage{
 			{topic: "a/c", payload: "old", retained: true}, // no live a/c yet: delivered
