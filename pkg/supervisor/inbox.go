@@ -31,13 +31,14 @@ func newInbox(rt *Runtime) *inbox {
 // put never blocks: it runs on a delivery goroutine of the job's connection.
 func (b *inbox) put(c command) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return
 	}
 	if !b.pumping {
 		select {
 		case b.ch <- c:
+			b.mu.Unlock()
 			return
 		default:
 		}
@@ -48,11 +49,15 @@ func (b *inbox) put(c command) {
 		b.order = append(b.order, c.attr)
 	}
 	b.pending[c.attr] = c.payload
-	if !b.pumping {
+	burst := !b.pumping
+	if burst {
 		b.pumping = true
-		b.rt.log.Warn("commands arrive faster than the job applies them; keeping the newest value per setting")
 		b.forwarder.Add(1)
 		go b.forward()
+	}
+	b.mu.Unlock()
+	if burst {
+		b.rt.log.Warn("commands arrive faster than the job applies them; keeping the newest value per setting")
 	}
 }
 
