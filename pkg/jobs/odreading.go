@@ -352,7 +352,7 @@ func odInterval(s float64) (time.Duration, error) {
 // odIntervalOfRate is the interval of [od_reading.config] samples_per_second, checked alike.
 func odIntervalOfRate(sps float64) (time.Duration, error) {
 	d, err := durationIn("interval", 1/sps, time.Second, minODInterval, clock.MaxDuration)
-	if err != nil || !(sps > 0) {
+	if err != nil { // also catches sps ≤ 0 and NaN: 1/sps is then negative, infinite or NaN
 		return 0, fmt.Errorf("[%s] samples_per_second %v must give an interval within [%v, %v]: %w", odSection, sps, minODInterval, clock.MaxDuration, err)
 	}
 	return d, nil
