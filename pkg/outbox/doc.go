@@ -26,12 +26,14 @@
 //     kept for Grace. Its replay carries its publication time, which the streamer uses.
 //   - The spool holds at most MaxEntries; beyond it the oldest are dropped, counted and
 //     logged. It survives restarts: Run replays what an earlier run left.
-//   - A retained non-data message ($state, a setting) is published as is while the link
-//     is up; while it is down it is held, the latest per topic, and published when the
-//     link is back, so that no job waits on a dead broker (held.go). A data setting
-//     published while the link is down (od_reading's od1, say) is replayed for the store
-//     but not retained again: the job's next publication refreshes the retained value.
-//     Non-retained non-data messages (commands, events) pass through untouched.
+//   - Publish never waits for the broker: a data message or a retained non-data one ($state,
+//     a setting) is published by the sender, one goroutine of Run, in order (sender.go).
+//     While the link is down a data message is spooled at once and a retained non-data
+//     one held, the latest per topic, and published when the link is back; no value
+//     older than one already published is ever sent. A data setting published while the
+//     link is down (od_reading's od1, say) is replayed for the store but not retained
+//     again: the job's next publication refreshes the retained value. Non-retained
+//     non-data messages (commands, events) pass through untouched, synchronously.
 //   - Publish returns an error only when the spool cannot be written; every spool failure
 //     is counted, logged (the first at once) and reported in Stats.Fault until a write
 //     works again.

@@ -181,6 +181,7 @@ func TestSpoolFailureIsLoggedAndReported(t *testing.T) {
 		}
 		spool.broken.Store(false)
 		w.reading(t, 1) // the streamer is not ready: spooled
+		synctest.Wait()
 		if st := w.ob.Stats(); st.Fault != nil || st.Failed != 1 {
 			t.Errorf("stats once the spool works again = %+v (fault %+v)", st, st.Fault)
 		}
@@ -242,5 +243,35 @@ func TestRunJoinsItsGoroutines(t *testing.T) {
 		if n := d.inFlight.Load(); n != 0 {
 			t.Errorf("%d subscriptions still running after Run returned", n)
 		}
+	})
+}
+
+// A job that stops publishes its last $state and closes its connection at once; the
+// sender, which publishes after Publish has returned, sends it on the Outbox's own
+// connection and does not take the closed one for a dead link.
+func TestStoppedJobsLastValuesArePublished(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := pubsub.NewBus()
+		w := startWorker(t, bus, filepath.Join(t.TempDir(), "outbox.db"), nil)
+		job, err := w.ob.Dialer().Dial(context.Background(), pubsub.Options{ClientID: "stirring"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := contract.JobTopic("pio01", "exp1", "stirring", "$state")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		// The order the sender may see them in: the connection closed before its turn.
+		job.Close()
+		if err := job.Publish(context.Background(), state, []byte("disconnected"), 2, true); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if v, _ := bus.Retained(state); string(v) != "disconnected" {
+			t.Errorf("retained $state = %q, want disconnected", v)
+		}
+		if st := w.ob.Stats(); !st.LinkUp || st.Pending != 0 {
+			t.Errorf("stats = %+v: a closed connection was taken for a dead link", st)
+		}
+		w.halt(t)
 	})
 }

@@ -49,6 +49,9 @@ type Config struct {
 	Grace time.Duration
 	// Batch is the most messages per replay (default 500).
 	Batch int
+	// Queue is how many messages may wait for the sender (default 1024); beyond it a data
+	// message is spooled at once and a retained one held.
+	Queue int
 	// Probe is the interval of the link check (default 1 s); Timeout bounds one publish
 	// before the link counts as down (default 2 s); AckTimeout, the wait for the
 	// streamer's acknowledgement of a replay (default 10 s).
@@ -83,6 +86,9 @@ func (c *Config) defaults() error {
 	if c.Batch <= 0 {
 		c.Batch = 500
 	}
+	if c.Queue <= 0 {
+		c.Queue = 1024
+	}
 	if c.Probe <= 0 {
 		c.Probe = time.Second
 	}
@@ -107,12 +113,16 @@ type Outbox struct {
 	client pubsub.Client
 	// refollow asks Run to subscribe to the streamer's $state again (the link is back).
 	refollow bool
-	held     heldSet // retained non-data messages waiting for the link (held.go)
+	held     heldSet           // retained non-data messages waiting for the link (sender.go)
+	seq      uint64            // numbers retained non-data messages in publication order
+	sentSeq  map[string]uint64 // per topic, the number of the latest value published
 
-	wake  chan struct{}
-	acks  chan ingest.Ack
-	batch atomic.Uint64
-	fault *ingest.Fault // the spool's failures, for health
+	queue    chan outgoing // messages for the sender (sender.go)
+	flushReq chan struct{} // asks the sender to publish what is held
+	wake     chan struct{}
+	acks     chan ingest.Ack
+	batch    atomic.Uint64
+	fault    *ingest.Fault // the spool's failures, for health
 
 	spooled, resent, replayed, dropped, failed, heldN atomic.Int64
 }
@@ -148,6 +158,7 @@ func New(cfg Config) (*Outbox, error) {
 	}
 	log := cfg.Log.With("outbox", cfg.Unit)
 	return &Outbox{cfg: cfg, log: log, linkUp: true, wake: make(chan struct{}, 1), acks: make(chan ingest.Ack, 16),
+		queue: make(chan outgoing, cfg.Queue), flushReq: make(chan struct{}, 1), sentSeq: map[string]uint64{},
 		fault: ingest.NewFault("outbox spool", log, cfg.Clock.Now)}, nil
 }
 
@@ -174,41 +185,30 @@ type client struct {
 	o *Outbox
 }
 
-// Publish sends a data message live when the link is up (other jobs and the dashboard
-// read it there) and keeps it in the spool when the leader may not have stored it: the
-// link is down or the publish failed, or, for a message whose second copy the leader
-// recognises (Resend), the streamer is not known to be ready. Only a spool failure is an
-// error: a spooled message is delivered later. A retained non-data message (a setting, a
-// $state) is held while the link is down (held.go); other messages pass through unchanged.
+// Publish hands a data message to the sender, which publishes it live (other jobs and the
+// dashboard read it there) and spools it when the leader may not have stored it (see
+// sender.go); while the link is down it is spooled at once. A retained non-data message
+// (a setting, a $state) goes to the sender too, or is held while the link is down. Either
+// way Publish never waits for the broker, so no job stalls on a dead one, and only a spool
+// failure is an error. Other messages (commands, events) pass through unchanged.
 func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
 	o := c.o
 	if !o.cfg.Keep(topic) || len(payload) == 0 {
 		if retain && qos > 0 {
-			return o.publishCurrent(ctx, c.Client, topic, payload, qos)
+			o.current(c.Client, topic, payload, qos)
+			return nil
 		}
 		return c.Client.Publish(ctx, topic, payload, qos, retain)
 	}
-	at := o.cfg.Clock.Now()
+	m := outgoing{conn: c.Client, topic: topic, payload: append([]byte(nil), payload...), qos: qos, retain: retain,
+		data: true, at: o.cfg.Clock.Now()}
 	o.mu.Lock()
-	up, ready := o.linkUp, o.ready
+	up := o.linkUp
 	o.mu.Unlock()
-	if up {
-		pctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
-		err := c.Client.Publish(pctx, topic, payload, qos, retain)
-		cancel()
-		switch {
-		case err != nil:
-			o.log.Debug("publish failed, spooling", "topic", topic, "err", err)
-			o.linkDown()
-		case ready:
-			o.remember(topic, payload, at, time.Now())
-			return nil
-		case !o.cfg.Resend(topic):
-			// Delivered, and a second copy would be a second row: at most once.
-			return nil
-		}
+	if up && o.enqueue(m) {
+		return nil
 	}
-	return o.spool([]store.OutboxEntry{{Topic: topic, Payload: payload, At: at}})
+	return o.spool([]store.OutboxEntry{m.entry()})
 }
 
 // remember keeps a delivered message for Grace, if a second copy of it would be
@@ -315,6 +315,13 @@ func (o *Outbox) Run(ctx context.Context) error {
 	o.mu.Lock()
 	o.client = c
 	o.mu.Unlock()
+	sctx, stopSender := context.WithCancel(ctx)
+	var sender sync.WaitGroup
+	sender.Go(func() { o.send(sctx) })
+	defer func() {
+		stopSender()
+		sender.Wait()
+	}()
 	err = o.follow(ctx)
 	if err == nil {
 		if err = c.Subscribe(ctx, ingest.AckTopic(o.cfg.Unit), pubsub.AtLeastOnce, o.onAck); err != nil {
@@ -334,13 +341,16 @@ func (o *Outbox) Run(ctx context.Context) error {
 		o.mu.Lock()
 		refollow := o.refollow && o.linkUp
 		o.refollow = false
+		flush := o.linkUp && o.held.len() > 0 && !o.held.flushing
 		o.mu.Unlock()
 		if refollow {
 			if err := o.follow(ctx); err != nil {
 				o.log.Debug("resubscribe to the streamer's state", "err", err)
 			}
 		}
-		o.flushHeld(ctx)
+		if flush {
+			o.requestFlush()
+		}
 		if err := o.drain(ctx); err != nil {
 			return nil // ctx ended
 		}
@@ -431,6 +441,7 @@ func (o *Outbox) linkRestored() {
 	if !was {
 		o.log.Info("leader reachable again")
 	}
+	o.requestFlush()
 	o.poke()
 }
 

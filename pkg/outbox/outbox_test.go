@@ -263,6 +263,7 @@ func TestTimelessMessagesAndTheBound(t *testing.T) {
 		if err := w.conn.Publish(context.Background(), volume, []byte("14.0"), 2, true); err != nil {
 			t.Fatal(err)
 		}
+		synctest.Wait() // delivered before the link dies
 		link.down.Store(true)
 		var published []time.Time
 		for i := range 5 {
@@ -306,6 +307,7 @@ func TestOtherMessagesPassThrough(t *testing.T) {
 		if err := w.conn.Publish(context.Background(), state, []byte("ready"), 2, true); err != nil {
 			t.Fatal(err)
 		}
+		synctest.Wait() // the sender publishes it
 		if v, _ := bus.Retained(state); string(v) != "ready" {
 			t.Errorf("retained $state = %q", v)
 		}
