@@ -173,9 +173,13 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		u := d.servers[i].u
 		cfg := api.Config{Unit: d.servers[i].sup, Log: d.log, Now: d.clock.Now, Version: version, APIKey: d.apiKey(),
 			Publisher: conn, Calibrations: u.dosing.Calibrations, Bioreactor: bioreactorBook{u.dosing.Bioreactor, d.conf}}
-		if d.opts.configPath != "" {
-			cfg.ConfigFiles = &api.ConfigFiles{Shared: d.opts.configPath, Unit: d.unitConfigPath}
+		if shared := d.sharedConfigPath(); shared != "" {
+			cfg.ConfigFiles = &api.ConfigFiles{Shared: shared, Unit: d.unitConfigPath}
+			if i > 0 && d.opts.configPath == "" {
+				cfg.ConfigFiles.Unit = filepath.Join(d.opts.dataDir, u.name, "unit_config.ini") // each simulated unit its own
+			}
 		}
+		cfg.WebSocket = d.webSocket()
 		cfg.SimTruth = u.simTruthAPI()
 		if i == 0 {
 			cfg.Leader = leader

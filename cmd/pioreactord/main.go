@@ -151,9 +151,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // loadConfig reads config.ini (+ unit_config.ini beside it), or the built-in template under
 // --sim, and points the cluster at this daemon's own addresses.
 func loadConfig(o options) (conf *config.Config, unitPath string, err error) {
-	if o.configPath == "" {
+	switch {
+	case o.configPath == "" && o.sim:
+		// The simulation's own files in the data dir, so the config routes serve and save them.
+		shared, unit, err := simConfigFiles(o)
+		if err != nil {
+			return nil, "", err
+		}
+		if conf, err = config.Load(shared, unit); err != nil {
+			return nil, "", err
+		}
+		unitPath = unit
+	case o.configPath == "":
 		conf = config.LoadDefault()
-	} else {
+	default:
 		unitPath = os.Getenv("LOCAL_CONFIG") // spec/config.md §1
 		if unitPath == "" {
 			unitPath = filepath.Join(filepath.Dir(o.configPath), "unit_config.ini")

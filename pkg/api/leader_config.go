@@ -22,7 +22,7 @@ import (
 const syncTimeout = 75 * time.Second
 
 func (s *Server) leaderConfigRoutes(g *echo.Group) {
-	g.GET("/config/shared", s.sharedConfigText)
+	g.GET("/config/shared", s.browserConfigText)
 	g.PATCH("/config/shared", s.saveSharedConfig)
 	g.GET("/config/shared/history", s.sharedConfigHistory)
 	g.GET("/config/units/:unit", s.unitsMergedConfig)

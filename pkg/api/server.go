@@ -40,6 +40,10 @@ type Config struct {
 	// ConfigFiles are this unit's config.ini and unit_config.ini; nil makes the config
 	// routes answer 501.
 	ConfigFiles *ConfigFiles
+	// WebSocket is the broker's MQTT-over-WebSocket listener as browsers reach it: the
+	// leader's GET /api/config/shared tells the dashboard about it (zero values keep the
+	// file's). A page host that is loopback is replaced by the host the page came from.
+	WebSocket WebSocket
 	// OnConfigSaved runs after a config file was written through the API (the daemon
 	// reloads its config for jobs started afterwards). Optional.
 	OnConfigSaved func()
@@ -58,6 +62,12 @@ type Config struct {
 	// SimTruth answers GET /unit_api/simulation/truth on a simulated unit; nil (every unit
 	// outside pioreactord --sim) makes it answer 404.
 	SimTruth SimTruthFunc
+}
+
+// WebSocket is where the broker listens for MQTT over WebSocket.
+type WebSocket struct {
+	Port     int    // 0: the config file's broker_ws_port
+	Protocol string // "ws" or "wss"; "": the file's ws_protocol
 }
 
 // Validate reports a Config that cannot build a Server.

@@ -97,6 +97,23 @@ func (s *Server) sharedConfigText(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
 }
 
+// browserConfigText is the leader's GET /api/config/shared: the shared file as a dashboard
+// needs it, its [mqtt] section pointing at the WebSocket listener the page can reach.
+func (s *Server) browserConfigText(c echo.Context) error {
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	b, err := f.ReadShared()
+	if err != nil {
+		return readFailed("config.ini", err)
+	}
+	cache(c, 10)
+	b = config.ForBrowser(b, config.Browser{PageHost: config.PageHost(c.Request().Host),
+		WSPort: s.cfg.WebSocket.Port, WSProtocol: s.cfg.WebSocket.Protocol})
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
+}
+
 // saveConfigText is a POST|PATCH of {"code": "..."} that write validates and saves.
 func (s *Server) saveConfigText(write func(*ConfigFiles, []byte) error) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -77,7 +77,8 @@ func (db *DB) Chart(q ChartQuery) ([]Series, error) {
 
 func chartSeries(tx *bolt.Tx, s series, lo, hi int64, target int) ([]Point, error) {
 	b := s.bucket(tx)
-	if b == nil || lo > hi || lo < 0 {
+	lo = max(lo, 0) // a window reaching before 1970 holds every row: keys start at the epoch
+	if b == nil || lo > hi {
 		return nil, nil
 	}
 	n := countKeys(tx, b, time.UnixMicro(lo), time.UnixMicro(hi))

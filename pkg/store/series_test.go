@@ -375,6 +375,9 @@ func TestChart(t *testing.T) {
 		{"one unit", store.ChartQuery{Table: store.GrowthRates, Experiment: "e", Unit: "pio00", After: at(-100), Until: end, TargetPoints: 10},
 			[]string{"pio00"}, []float64{1}},
 		{"empty window", store.ChartQuery{Table: store.GrowthRates, Experiment: "e", After: at(2000), Until: at(3000), TargetPoints: 10}, nil, nil},
+		{"window before 1970 holds every row", store.ChartQuery{Table: store.GrowthRates, Experiment: "e", Unit: "pio01",
+			After: end.Add(-1e6 * time.Hour), Until: end, TargetPoints: 720}, []string{"pio01"}, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 600, 1200}},
+		{"lookback 0 is empty", store.ChartQuery{Table: store.GrowthRates, Experiment: "e", After: end, Until: end, TargetPoints: 720}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
