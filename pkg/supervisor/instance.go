@@ -181,6 +181,11 @@ func (s *Supervisor) dial(ctx, jobCtx context.Context, rt *Runtime, spec Spec, e
 	conn, err := s.cfg.Dialer.Dial(dctx, pubsub.Options{
 		ClientID: fmt.Sprintf("%s-sub-%s-%s-%s", spec.Name, s.cfg.Unit, exp, pubsub.ClientSuffix()), Will: will,
 		KeepAlive: 125 * time.Second, OnReconnect: rt.republish})
+	if conn == nil {
+		s.abandon(will.Topic) // its will may still fire (abandoned.go)
+	} else {
+		s.connected(will.Topic)
+	}
 	switch {
 	case jobCtx.Err() != nil:
 		if conn != nil {

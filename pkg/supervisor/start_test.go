@@ -131,3 +131,33 @@ func TestRunStopsJobsWhenItsConnectFails(t *testing.T) {
 		}
 	})
 }
+
+// A start abandoned while connecting may leave its last will with a frozen broker, which
+// publishes `lost` when it wakes: the supervisor answers with the truth, `disconnected`.
+// A `lost` of a job that did run (a crash) is left alone.
+func TestLostOfAbandonedStartCorrected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var d *stallDialer
+		r := newRigWith(t, rigOptions{dialer: func(b *pubsub.Bus) pubsub.Dialer {
+			d = newStallDialer(b)
+			d.blocked["stirring-"] = 1
+			return d
+		}}, specOf("stirring", &testJob{}), specOf("od_reading", &testJob{}))
+		defer r.shutdown()
+		if err := r.start("stirring"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("start = %v, want a connect deadline", err)
+		}
+		for _, job := range []string{"stirring", "od_reading"} { // the broker wakes up
+			if err := r.obs.Publish(context.Background(), contract.JobTopic("pio01", "exp", job, contract.StateAttr), []byte("lost"), 2, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if got := r.retained("stirring", "$state"); got != "disconnected" {
+			t.Errorf("abandoned start left $state %q, want disconnected", got)
+		}
+		if got := r.retained("od_reading", "$state"); got != "lost" {
+			t.Errorf("a lost job not started here became %q", got)
+		}
+	})
+}

@@ -46,6 +46,7 @@ type Supervisor struct {
 	running    map[string]*instance
 	experiment string // the unit's assignment, from the leader's retained message
 	closed     bool
+	abandoned  map[string]struct{} // $state topics of starts abandoned while connecting
 }
 
 // New checks the configuration and returns an idle supervisor; Run starts it.
@@ -62,7 +63,7 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	base, end := context.WithCancel(context.Background())
 	return &Supervisor{cfg: cfg, specs: specs, pwms: newPWMBank(cfg.Board.PWM), base: base, end: end,
-		started: make(chan struct{}), running: map[string]*instance{}}, nil
+		started: make(chan struct{}), running: map[string]*instance{}, abandoned: map[string]struct{}{}}, nil
 }
 
 // Name is the unit's name.
@@ -105,6 +106,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	if err := conn.Subscribe(ctx, contract.Topic(s.cfg.Unit, "+", "pwms", "dc"), pubsub.AtLeastOnce, s.correctPWMs(conn)); err != nil {
 		return cancelled(ctx, fmt.Errorf("subscribe to pwms/dc: %w", err))
+	}
+	if err := conn.Subscribe(ctx, contract.JobTopic(s.cfg.Unit, "+", "+", contract.StateAttr), pubsub.AtLeastOnce, s.correctWills(conn)); err != nil {
+		return cancelled(ctx, fmt.Errorf("subscribe to $state: %w", err))
 	}
 	for _, job := range s.cfg.Autostart {
 		if err := s.StartJob(ctx, job, contract.RunRequest{}); err != nil && ctx.Err() == nil {
