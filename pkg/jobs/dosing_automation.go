@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
-	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
@@ -83,24 +82,19 @@ func newDosingAutomation(d *Dosing, o supervisor.Options) (*DosingAutomation, er
 		return nil, err
 	}
 	var r collect
-	pause := r.float(o.Config.Float(dosingSection, "pause_between_subdoses_seconds", 5))
 	a := &DosingAutomation{d: d, conf: o.Config, name: name, vessel: d.Bioreactor.Vessel(),
 		wasteMult:  r.float(o.Config.Float(dosingSection, "waste_removal_multiplier", 2)),
-		maxSubdose: r.float(o.Config.Float(dosingSection, "max_subdose", 1)),
+		maxSubdose: r.float(maxSubdose(o.Config)),
 		pumps:      map[string]dosingPump{}, start: map[string]float64{},
 		trigger: make(chan struct{}, 1), volumes: make(chan float64, 1)}
 	if err := r.err(); err != nil {
 		return nil, err
 	}
-	if a.pauseBetween, err = durationIn("["+dosingSection+"] pause_between_subdoses_seconds", pause, time.Second, 0, clock.MaxDuration); err != nil {
+	if a.pauseBetween, err = subdosePause(o.Config); err != nil {
 		return nil, err
 	}
-	switch {
-	case !(a.wasteMult >= 0) || math.IsInf(a.wasteMult, 0):
+	if !(a.wasteMult >= 0) || math.IsInf(a.wasteMult, 0) {
 		return nil, fmt.Errorf("[%s] waste_removal_multiplier %v must be 0 or more", dosingSection, a.wasteMult)
-	case !(a.maxSubdose >= minSubdoseML && a.maxSubdose <= maxDoseML):
-		// each halving doubles the sub-doses: a tiny max_subdose would mean millions of them
-		return nil, fmt.Errorf("[%s] max_subdose %v must be within [%v, %v] mL", dosingSection, a.maxSubdose, minSubdoseML, maxDoseML)
 	}
 	if err := a.readStartValues(o); err != nil {
 		return nil, err

@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/config"
 )
 
 // Every duration a user can give a job (a start option, a /set, a config key) becomes a
@@ -63,4 +65,62 @@ func checkVolume(name string, v float64) error {
 // pumpRunSeconds checks the length of one pump run (by ml or by duration).
 func pumpRunSeconds(s float64) (time.Duration, error) {
 	return durationIn("pump run", s, time.Second, 0, maxPumpRun)
+}
+
+// The config keys that are durations (or bound the work of one dose), each read and checked
+// by one function that the jobs and CheckConfig share.
+
+func configDuration(c *config.Config, section, key string, fallback float64, unit, min, max time.Duration) (time.Duration, error) {
+	v, err := c.Float(section, key, fallback)
+	if err != nil {
+		return 0, err
+	}
+	return durationIn("["+section+"] "+key, v, unit, min, max)
+}
+
+// stirringPeriod is [stirring.config] duration_between_updates_seconds.
+func stirringPeriod(c *config.Config) (time.Duration, error) {
+	return configDuration(c, stirringSection, "duration_between_updates_seconds", 23, time.Second, minStirringPeriod, clock.MaxDuration)
+}
+
+// ledSettle is [od_reading.config] duration_between_led_off_and_od_reading.
+func ledSettle(c *config.Config) (time.Duration, error) {
+	return configDuration(c, odSection, "duration_between_led_off_and_od_reading", 0.125, time.Second, 0, maxLEDSettle)
+}
+
+// subdosePause is [dosing_automation.config] pause_between_subdoses_seconds.
+func subdosePause(c *config.Config) (time.Duration, error) {
+	return configDuration(c, dosingSection, "pause_between_subdoses_seconds", 5, time.Second, 0, clock.MaxDuration)
+}
+
+// defaultSamplesPerSecond is [od_reading.config] samples_per_second when unset.
+const defaultSamplesPerSecond = 0.2
+
+// maxSubdose is [dosing_automation.config] max_subdose in mL: each halving of a dose doubles
+// its sub-doses, so a tiny value would mean millions of them.
+func maxSubdose(c *config.Config) (float64, error) {
+	v, err := c.Float(dosingSection, "max_subdose", 1)
+	if err == nil && !(v >= minSubdoseML && v <= maxDoseML) {
+		err = fmt.Errorf("[%s] max_subdose %v must be within [%v, %v] mL", dosingSection, v, minSubdoseML, maxDoseML)
+	}
+	return v, err
+}
+
+// CheckConfig refuses the config values that would make a job refuse to start (or, for the
+// monitor, be replaced by a default): the duration keys above, samples_per_second and
+// max_subdose. For whoever saves a config, so that a bad value is refused on save.
+func CheckConfig(c *config.Config) error {
+	_, stir := stirringPeriod(c)
+	_, settle := ledSettle(c)
+	_, pause := subdosePause(c)
+	_, subdose := maxSubdose(c)
+	sps, err := c.Float(odSection, "samples_per_second", defaultSamplesPerSecond)
+	if err == nil {
+		_, err = odIntervalOfRate(sps)
+	}
+	var monitor error
+	if _, warning := selfCheckInterval(c); warning != "" {
+		monitor = errors.New(warning)
+	}
+	return errors.Join(stir, settle, pause, subdose, err, monitor)
 }

@@ -136,18 +136,28 @@ func TestConfigDurationsOutOfRange(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s with [%s] %s=%s: err %v, want one naming %s", tc.job, tc.section, tc.key, tc.value, err, tc.want)
 			}
+			if err := CheckConfig(o.Config); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("CheckConfig with [%s] %s=%s: %v, want an error naming %s", tc.section, tc.key, tc.value, err, tc.want)
+			}
 		})
 	}
 	for _, tc := range []struct {
 		value string
 		want  time.Duration
 	}{{"1e308", 12 * time.Hour}, {"1e-320", 12 * time.Hour}, {"-1", 12 * time.Hour}, {"0", 0}, {"0.5", 30 * time.Minute}} {
-		j, err := NewMonitorSpec("test").New(supervisor.Options{Config: config.LoadDefault().With([][3]string{{"monitor.config", "self_check_interval_hours", tc.value}})})
+		conf := config.LoadDefault().With([][3]string{{"monitor.config", "self_check_interval_hours", tc.value}})
+		j, err := NewMonitorSpec("test").New(supervisor.Options{Config: conf})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := j.(*Monitor).checkEvery; got != tc.want {
 			t.Errorf("self_check_interval_hours=%s: checks every %v, want %v", tc.value, got, tc.want)
 		}
+		if err := CheckConfig(conf); (err == nil) != (tc.want != 12*time.Hour) {
+			t.Errorf("CheckConfig with self_check_interval_hours=%s: %v", tc.value, err)
+		}
+	}
+	if err := CheckConfig(config.LoadDefault()); err != nil {
+		t.Errorf("CheckConfig refuses the default config: %v", err)
 	}
 }

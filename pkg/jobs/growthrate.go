@@ -53,7 +53,7 @@ func NewGrowthRateSpec(cacheDir string) supervisor.Spec {
 
 func newGrowthRate(o supervisor.Options, cache unitCache) (*GrowthRate, error) {
 	var r collect
-	sps := r.float(o.Config.Float(odSection, "samples_per_second", 0.2))
+	sps := r.float(o.Config.Float(odSection, "samples_per_second", defaultSamplesPerSecond))
 	tau := r.float(o.Config.Float(growthRateSection, "ekf_outlier_std_threshold", 5.0))
 	n, err := o.Config.Int(growthRateSection, "samples_for_od_statistics", 10)
 	if err := errors.Join(r.err(), err); err != nil {

@@ -65,7 +65,7 @@ const odSection = "od_reading.config"
 
 func newODReading(o supervisor.Options, d ODDeps) (*ODReading, error) {
 	var r collect
-	sps := r.float(o.Config.Float(odSection, "samples_per_second", 0.2))
+	sps := r.float(o.Config.Float(odSection, "samples_per_second", defaultSamplesPerSecond))
 	chain, emaWeight, err := odChainConfig(o.Config)
 	if err := errors.Join(r.err(), err); err != nil {
 		return nil, err

@@ -48,7 +48,6 @@ var errOverVoltage = errors.New("ADC input above 3.2 V: LEDs switched off to pro
 func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	var r collect
 	emaWeight := r.float(c.Float(odSection, "pd_reference_ema", 0.75))
-	settle := r.float(c.Float(odSection, "duration_between_led_off_and_od_reading", 0.125))
 	useDark := r.bool(c.Bool(odSection, "use_dark_offsets", true))
 	othersOff := r.bool(c.Bool(odSection, "turn_off_leds_during_reading", true))
 	if err := r.err(); err != nil {
@@ -57,7 +56,7 @@ func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	if !(emaWeight >= 0 && emaWeight <= 1) {
 		return nil, 0, fmt.Errorf("[%s] pd_reference_ema %v must be within 0–1", odSection, emaWeight)
 	}
-	settleD, err := durationIn("["+odSection+"] duration_between_led_off_and_od_reading", settle, time.Second, 0, maxLEDSettle)
+	settle, err := ledSettle(c)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -69,7 +68,7 @@ func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	ch := &odChain{irChannel: irChannel, settle: settleD, useDark: useDark, othersOff: othersOff,
+	ch := &odChain{irChannel: irChannel, settle: settle, useDark: useDark, othersOff: othersOff,
 		angles: map[string]string{}, maxSignal: map[string]*control.EMA{}}
 	for k, angle := range channels {
 		if angle == config.RefChannel {

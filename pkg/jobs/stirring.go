@@ -7,7 +7,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/control"
 	"github.com/pioreactor/pioreactord/pkg/hal"
@@ -46,7 +45,6 @@ func newStirring(o supervisor.Options) (supervisor.Job, error) {
 	var r collect
 	initialTarget := r.float(o.Config.Float(stirringSection, "initial_target_rpm", 500))
 	initialDC := r.float(o.Config.Float(stirringSection, "initial_duty_cycle", 30))
-	periodS := r.float(o.Config.Float(stirringSection, "duration_between_updates_seconds", 23))
 	kp := r.float(o.Config.Float("stirring.pid", "Kp", 0.005))
 	ki := r.float(o.Config.Float("stirring.pid", "Ki", 0))
 	kd := r.float(o.Config.Float("stirring.pid", "Kd", 0))
@@ -63,7 +61,7 @@ func newStirring(o supervisor.Options) (supervisor.Job, error) {
 		return nil, fmt.Errorf("duty_cycle %v must be within 0–100", s.est)
 	}
 	var err error
-	if s.period, err = durationIn("["+stirringSection+"] duration_between_updates_seconds", periodS, time.Second, minStirringPeriod, clock.MaxDuration); err != nil {
+	if s.period, err = stirringPeriod(o.Config); err != nil {
 		return nil, err
 	}
 	s.target = math.Min(s.target, 5000)
