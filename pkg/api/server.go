@@ -59,6 +59,8 @@ type Config struct {
 	Power Power
 	// Calibrations are this unit's calibration files; nil makes those routes answer 501.
 	Calibrations Calibrations
+	// Host reads the machine for the system routes (disk, memory, IPv4); nil means HostOS.
+	Host Host
 	// SimTruth answers GET /unit_api/simulation/truth on a simulated unit; nil (every unit
 	// outside pioreactord --sim) makes it answer 404.
 	SimTruth SimTruthFunc
@@ -93,6 +95,7 @@ type Server struct {
 	debounce *debouncer
 
 	bioreactor BioreactorStore
+	started    time.Time // when New ran: the web server status reports it
 	configMu   sync.Mutex // one config write (and its fan-out) at a time
 }
 
@@ -109,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.debounce = newDebouncer(time.Second)
+	s.started = s.now()
 	s.bioreactor = cfg.Bioreactor
 	if s.bioreactor == nil {
 		s.bioreactor = newMemoryBioreactor()

@@ -72,6 +72,7 @@ func (s *Server) unitRoutes(g *echo.Group) {
 	g.GET("/jobs/settings/job_name/:job", s.jobSettings)
 	g.GET("/jobs/settings/job_name/:job/setting/:setting", s.jobSetting)
 	g.GET("/simulation/truth", s.simTruth)
+	s.hostRoutes(g)
 	s.unitClusterRoutes(g)
 }
 

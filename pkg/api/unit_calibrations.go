@@ -42,6 +42,7 @@ func (s *Server) calibrationRoutes(g *echo.Group) {
 	g.GET("/estimators", emptyObject)
 	g.GET("/active_estimators", emptyObject)
 	g.GET("/estimators/:device", func(c echo.Context) error { return c.JSON(http.StatusOK, []any{}) })
+	g.GET("/estimators/:device/:name", s.oneEstimator)
 }
 
 func emptyObject(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{}) }
@@ -301,4 +302,19 @@ func (s *Server) calibrationTarget(c echo.Context) (store Calibrations, device, 
 	}
 	name, err = pathComponent(c, "name")
 	return store, device, name, err
+}
+
+// oneEstimator is GET /unit_api/estimators/<device>/<name>. No estimator is ever made on a
+// pioreactord unit, so a well-formed request is the 404 of one that does not exist.
+func (s *Server) oneEstimator(c echo.Context) error {
+	device, err := pathComponent(c, "device")
+	if err != nil {
+		return err
+	}
+	name, err := pathComponent(c, "name")
+	if err != nil {
+		return err
+	}
+	return httpError(http.StatusNotFound, "Estimator not found.",
+		fmt.Sprintf("%s has no estimator %s for %s.", s.cfg.Unit.Name(), name, device), "List them with GET /unit_api/estimators.")
 }

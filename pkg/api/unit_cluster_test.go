@@ -341,7 +341,16 @@ func TestUnitMisc(t *testing.T) {
 		{"POST", "/unit_api/hardware/check", `{"model_name":"pioreactor_40ml","model_version":"1.5"}`, 202, "task_id"},
 		{"GET", "/unit_api/system/path/../../etc/passwd", "", 501, "does not browse"},
 		{"GET", "/unit_api/system/path/etc", "", 501, "does not browse"},
-		{"PATCH", "/unit_api/jobs/settings/job_name/stirring", "{}", 503, ""},
+		{"PATCH", "/unit_api/jobs/settings/job_name/stirring", "{}", 501, "over MQTT"},
+		{"GET", "/unit_api/usb", "", 200, `{"active_mount":null,"partitions":[],"status":"absent"}`},
+		{"GET", "/unit_api/usb/artifacts", "", 200, `"updates":[]`},
+		{"POST", "/unit_api/usb/mount", "", 202, "task_id"},
+		{"GET", "/unit_api/system/disk_space", "", 200, `"available_bytes":`},
+		{"GET", "/unit_api/system/memory", "", 200, `"total_bytes":`},
+		{"GET", "/unit_api/system/ipv4", "", 200, `"ipv4_address":"`},
+		{"GET", "/unit_api/system/web_server/status", "", 403, "not the leader"},
+		{"GET", "/unit_api/estimators/od_fused/est1", "", 404, "Estimator not found."},
+		{"GET", "/unit_api/estimators/od_fused/%2E%2E", "", 400, "Missing or invalid"},
 	} {
 		status, body := call(t, w, c.method, c.path, c.body)
 		if status != c.status || !strings.Contains(body, c.want) {
