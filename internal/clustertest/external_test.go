@@ -8,13 +8,26 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
+// mosquittoProc is a running mosquitto and its port.
+type mosquittoProc struct {
+	cmd  *exec.Cmd
+	port int
+}
+
 // startMosquitto runs Debian's mosquitto on a free loopback port with the cluster's
 // credentials and no anonymous access. Without mosquitto the test is skipped, except in CI.
 func startMosquitto(t *testing.T) int {
+	t.Helper()
+	return startMosquittoProc(t).port
+}
+
+// startMosquittoProc is startMosquitto, with the process (to stop and continue it).
+func startMosquittoProc(t *testing.T) *mosquittoProc {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -52,16 +65,20 @@ func startMosquitto(t *testing.T) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start mosquitto: %v", err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // a test that failed while it was stopped
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return port
+			return &mosquittoProc{cmd: cmd, port: port}
 		}
 	}
 	t.Fatalf("mosquitto did not listen on %s:\n%s", addr, out.String())
-	return 0
+	return nil
 }
 
 // TestExternalBroker: with [mqtt] embedded_broker=0 the leader runs no broker of its own and

@@ -107,22 +107,25 @@ func benchIngest(b *testing.B, publishers int, qos byte) {
 
 // BenchmarkIngestSustained offers a fixed load of OD readings from 64 simulated workers
 // (minimal MQTT publishers, so the 2 cores go to the leader: broker, streamer, store) for
-// 5 s and checks that every row is stored exactly once and that the streamer kept up:
-// rows/s is the stored rate over the run, lag the time the last row took after the last
-// publish. Target: ≥ 20,000 rows/s with zero loss.
+// 5 s. stored-rows/s is what reached the store, over the time from the first publish to
+// the last row stored (not the offered load: an offer above what the leader can take
+// shows its limit); lag is the time the last row took after the last publish; lost is what
+// never arrived. Target: ≥ 20,000 rows/s stored with zero loss, checked up to the target;
+// the offer above it measures the ceiling and may lose rows.
 func BenchmarkIngestSustained(b *testing.B) {
+	const target = 20000
 	// Around 25,000-30,000 rows/s this machine reaches the broker's limit: mochi drops
 	// messages for a subscriber more than MaximumInflight (1000) behind (see docs/storage.md).
-	for _, rate := range []int{10000, 20000} {
+	for _, rate := range []int{10000, target, 2 * target} {
 		b.Run(fmt.Sprintf("workers=64/offered=%d", rate), func(b *testing.B) {
 			for b.Loop() {
-				sustained(b, 64, rate, 5*time.Second)
+				sustained(b, 64, rate, 5*time.Second, rate <= target)
 			}
 		})
 	}
 }
 
-func sustained(b *testing.B, publishers, rate int, d time.Duration) {
+func sustained(b *testing.B, publishers, rate int, d time.Duration, lossless bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	brk, err := broker.Listen(broker.Config{TCPAddr: "127.0.0.1:0", Username: "u", Password: "p"}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -195,25 +198,33 @@ func sustained(b *testing.B, publishers, rate int, d time.Duration) {
 	published := time.Now()
 	total := int64(publishers * count(ticks))
 	for _, p := range pubs {
-		if !p.wait(int64(count(ticks)), 10*time.Second) {
+		if !p.wait(int64(count(ticks)), 10*time.Second) && lossless {
 			b.Fatalf("the broker did not acknowledge every publish")
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for in.Stats().Inserted < total && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	// The last row is stored when the count reaches the total, or stops growing (rows the
+	// broker dropped never come).
+	stored, last := time.Now(), int64(0)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		got := in.Stats().Inserted
+		if got != last {
+			stored, last = time.Now(), got
+		}
+		if got >= total || time.Since(stored) > 2*time.Second {
+			break
+		}
 	}
-	stored := time.Now()
 	n, err := db.Count(store.Query{Table: store.ODReadings})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if n != total {
+	if n != total && lossless {
 		b.Errorf("stored %d rows of %d: lost %d (stats %+v)", n, total, total-n, in.Stats())
 	}
-	b.ReportMetric(float64(n)/stored.Sub(begin).Seconds(), "rows/s")
+	b.ReportMetric(float64(total)/published.Sub(begin).Seconds(), "offered-rows/s")
+	b.ReportMetric(float64(n)/stored.Sub(begin).Seconds(), "stored-rows/s")
 	b.ReportMetric(float64(total-n), "lost")
-	b.ReportMetric(float64(stored.Sub(published).Milliseconds()), "lag-ms")
+	b.ReportMetric(float64(max(stored.Sub(published), 0).Milliseconds()), "lag-ms")
 }
 
 // waitReady waits for the streamer's retained $state to say ready.
