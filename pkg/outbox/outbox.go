@@ -212,15 +212,20 @@ func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos 
 }
 
 // remember keeps a delivered message for Grace, if a second copy of it would be
-// recognised.
-func (o *Outbox) remember(topic string, payload []byte, at, wall time.Time) {
+// recognised. It returns false when the gate closed while the message was on its way:
+// closeGate has spooled the ring already, so the caller spools this one.
+func (o *Outbox) remember(topic string, payload []byte, at, wall time.Time) bool {
 	if !o.cfg.Resend(topic) {
-		return
+		return true
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if !o.linkUp || !o.ready {
+		return false
+	}
 	o.pruneLocked(wall)
 	o.ring = append(o.ring, sent{topic, append([]byte(nil), payload...), at, wall})
+	return true
 }
 
 // pruneLocked forgets what was delivered more than Grace ago (wall time).

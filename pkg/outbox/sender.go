@@ -177,8 +177,7 @@ func (o *Outbox) deliver(ctx context.Context, m outgoing) {
 	}
 	switch {
 	case !m.data:
-	case ready:
-		o.remember(m.topic, m.payload, m.at, time.Now())
+	case ready && o.remember(m.topic, m.payload, m.at, time.Now()):
 	case o.cfg.Resend(m.topic):
 		_ = o.spool([]store.OutboxEntry{m.entry()})
 	}
