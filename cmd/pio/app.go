@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +28,9 @@ type app struct {
 	url      string // the daemon of "this unit"
 	leader   string // the leader's daemon
 	unit     string // this unit's name when acting through the leader; "" is the daemon at url
-	broker   string
+	broker   string // host:port
+	mqttTLS  bool   // MQTT over TLS: [mqtt] use_tls, or an ssl:// broker
+	mqttCA   string // [mqtt] tls_ca_file: trusted beside the system's CAs
 	mqttUser string
 	mqttPass string
 	apiKey   string
@@ -41,7 +44,8 @@ const globalUsage = `Global options (before the command; environment variables i
   --leader URL         the leader's daemon [PIO_LEADER_URL] (default: [cluster.topology] of
                        the config, else --url)
   --unit NAME          act as unit NAME through the leader [PIO_UNIT]
-  --broker HOST:PORT   MQTT broker [PIO_BROKER] (default: [mqtt] of the config, else 127.0.0.1:1883)
+  --broker HOST:PORT   MQTT broker [PIO_BROKER] (default: [mqtt] of the config, else 127.0.0.1:1883);
+                       ssl://HOST:PORT for MQTT over TLS, as [mqtt] use_tls=1 does
   --mqtt-username U, --mqtt-password P   [PIO_MQTT_USERNAME, PIO_MQTT_PASSWORD]
                        (default: [mqtt] of the config, else pioreactor / raspberry)
   --api-key KEY        sent as Authorization: Basic KEY [PIO_API_KEY] (default [ui_basic_auth] api_key)
@@ -136,6 +140,7 @@ func (a *app) configure(url, leader, unit, broker, user, pass, key, confPath str
 		}
 		if mq, err := c.MQTT(); err == nil {
 			confUser, confPass = mq.Username, mq.Password
+			a.mqttTLS, a.mqttCA = mq.UseTLS, mq.TLSCAFile
 			if mq.BrokerAddress != "" {
 				confBroker = fmt.Sprintf("%s:%d", mq.BrokerAddress, mq.Port)
 			}
@@ -146,6 +151,11 @@ func (a *app) configure(url, leader, unit, broker, user, pass, key, confPath str
 	a.leader = strings.TrimRight(pick(leader, a.getenv("PIO_LEADER_URL"), confLeader, a.url), "/")
 	a.unit = pick(unit, a.getenv("PIO_UNIT"))
 	a.broker = pick(broker, a.getenv("PIO_BROKER"), confBroker, "127.0.0.1:1883")
+	for scheme, secure := range map[string]bool{"ssl://": true, "mqtts://": true, "tcp://": false, "mqtt://": false} {
+		if rest, ok := strings.CutPrefix(a.broker, scheme); ok {
+			a.broker, a.mqttTLS = rest, secure
+		}
+	}
 	a.mqttUser = pick(user, a.getenv("PIO_MQTT_USERNAME"), confUser, "pioreactor")
 	a.mqttPass = pick(pass, a.getenv("PIO_MQTT_PASSWORD"), confPass, "raspberry")
 	a.apiKey = pick(key, a.getenv("PIO_API_KEY"), confKey)
@@ -168,7 +178,14 @@ const dialTimeout = 5 * time.Second
 func (a *app) dial(ctx context.Context, id string) (pubsub.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := pubsub.NewDialer(a.broker, a.mqttUser, a.mqttPass, nil).Dial(dctx, pubsub.Options{ClientID: ""})
+	var tlsConf *tls.Config
+	if a.mqttTLS {
+		var err error
+		if tlsConf, err = pubsub.ClientTLS(a.mqttCA); err != nil {
+			return nil, fmt.Errorf("[mqtt] tls_ca_file: %w", err)
+		}
+	}
+	c, err := pubsub.NewTLSDialer(a.broker, a.mqttUser, a.mqttPass, tlsConf, nil).Dial(dctx, pubsub.Options{ClientID: ""})
 	if err != nil {
 		if errors.Is(err, pubsub.ErrRefused) {
 			return nil, fmt.Errorf("the MQTT broker at %s refused %s's credentials", a.broker, id)

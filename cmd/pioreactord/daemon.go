@@ -90,7 +90,9 @@ func (d *daemon) open(ctx context.Context) error {
 		}
 		brokerAddr = net.JoinHostPort(host, strconv.Itoa(mq.Port))
 	}
-	d.dialer = pubsub.NewDialer(brokerAddr, mq.Username, mq.Password, d.log)
+	if d.dialer, err = clientDialer(brokerAddr, mq, d.broker != nil, d.log); err != nil {
+		return err
+	}
 	d.addresses = &addressBook{conf: d.conf, known: map[string]string{}}
 
 	deps := unitDeps{dataDir: o.dataDir, leader: d.conf.LeaderHostname(), dialer: d.dialer, clock: d.clock, log: d.log, conf: d.conf}
@@ -180,6 +182,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 			}
 		}
 		cfg.WebSocket = d.webSocket()
+		cfg.Descriptors = d.descriptorsOf(u)
 		cfg.SimTruth = u.simTruthAPI()
 		if i == 0 {
 			cfg.Leader = leader

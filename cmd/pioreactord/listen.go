@@ -4,12 +4,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/pioreactor/pioreactord/pkg/broker"
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
 
 // Config keys of the listeners (docs/security.md). Ports stay where the reference keeps
@@ -105,4 +107,18 @@ func loadTLS(conf *config.Config, section string) (*tls.Config, error) {
 		return nil, fmt.Errorf("[%s] %s/%s: %w", section, keyCertFile, keyKeyFile, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// clientDialer is how the daemon's clients reach the broker at addr: over TLS when [mqtt]
+// use_tls=1 (a worker's leader, an external broker), except for the embedded broker, whose
+// own clients use its plain loopback listener.
+func clientDialer(addr string, mq config.MQTTConfig, embedded bool, log *slog.Logger) (pubsub.Dialer, error) {
+	if !mq.UseTLS || embedded {
+		return pubsub.NewDialer(addr, mq.Username, mq.Password, log), nil
+	}
+	tlsConf, err := pubsub.ClientTLS(mq.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("[mqtt] tls_ca_file: %w", err)
+	}
+	return pubsub.NewTLSDialer(addr, mq.Username, mq.Password, tlsConf, log), nil
 }

@@ -14,7 +14,8 @@ type MQTTConfig struct {
 	BrokerAddress string // first ;-separated entry of broker_address; "" if that is empty
 	Port          int
 	WSPort        int
-	UseTLS        bool
+	UseTLS        bool   // use_tls: reach the broker over MQTT-over-TLS (docs/security.md)
+	TLSCAFile     string // tls_ca_file: PEM certificates trusted beside the system's; "" for none
 }
 
 // MQTT returns the broker settings with the reference's fallbacks. A missing broker_address
@@ -40,6 +41,7 @@ func (c *Config) MQTT() (MQTTConfig, error) {
 	if m.UseTLS, err = c.Bool(SecMQTT, "use_tls", false); err != nil {
 		return m, err
 	}
+	m.TLSCAFile = strings.TrimSpace(c.String(SecMQTT, "tls_ca_file", ""))
 	return m, nil
 }
 

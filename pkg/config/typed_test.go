@@ -13,10 +13,10 @@ func TestMQTT(t *testing.T) {
 		want         MQTTConfig
 		wantErr      string
 	}{
-		{"fallbacks", "", MQTTConfig{"pioreactor", "raspberry", "10.0.0.1", 1883, 9001, false}, ""},
-		{"first of a list", "[mqtt]\nusername=u\npassword=p\nbroker_address= a.local ;10.0.0.2\nbroker_port=1884\nbroker_ws_port=9002\nuse_tls=on\n",
-			MQTTConfig{"u", "p", "a.local", 1884, 9002, true}, ""},
-		{"empty address stays empty", "[mqtt]\nbroker_address=\n", MQTTConfig{"pioreactor", "raspberry", "", 1883, 9001, false}, ""},
+		{"fallbacks", "", MQTTConfig{"pioreactor", "raspberry", "10.0.0.1", 1883, 9001, false, ""}, ""},
+		{"first of a list", "[mqtt]\nusername=u\npassword=p\nbroker_address= a.local ;10.0.0.2\nbroker_port=1884\nbroker_ws_port=9002\nuse_tls=on\ntls_ca_file= /etc/ca.pem \n",
+			MQTTConfig{"u", "p", "a.local", 1884, 9002, true, "/etc/ca.pem"}, ""},
+		{"empty address stays empty", "[mqtt]\nbroker_address=\n", MQTTConfig{"pioreactor", "raspberry", "", 1883, 9001, false, ""}, ""},
 		{"bad port", "[mqtt]\nbroker_port=eighteen\n", MQTTConfig{}, "[mqtt] parameter broker_port"},
 		{"bad tls", "[mqtt]\nuse_tls=2\n", MQTTConfig{}, "[mqtt] parameter use_tls"},
 	} {

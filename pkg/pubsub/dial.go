@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,18 +23,25 @@ const (
 	abandonQuiesce   = 250              // ms the same, for a connection Dial gives up on
 )
 
-// pahoDialer dials one broker over TCP with fixed credentials.
+// pahoDialer dials one broker over TCP, or TLS when tls is set, with fixed credentials.
 type pahoDialer struct {
 	addr, user, pass string
+	tls              *tls.Config
 	log              *slog.Logger
 }
 
 // NewDialer returns a Dialer for the broker at brokerAddr ("host:port", plain TCP).
 func NewDialer(brokerAddr, username, password string, log *slog.Logger) Dialer {
+	return NewTLSDialer(brokerAddr, username, password, nil, log)
+}
+
+// NewTLSDialer returns a Dialer for the broker at brokerAddr speaking MQTT over TLS
+// (ssl://) with tlsConf (see ClientTLS); a nil tlsConf means plain TCP, as NewDialer.
+func NewTLSDialer(brokerAddr, username, password string, tlsConf *tls.Config, log *slog.Logger) Dialer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &pahoDialer{addr: brokerAddr, user: username, pass: password, log: log}
+	return &pahoDialer{addr: brokerAddr, user: username, pass: password, tls: tlsConf, log: log}
 }
 
 // Dial connects, retrying with backoff until ctx is done. A refusal by the broker (bad
@@ -83,8 +91,12 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 	if keepAlive <= 0 {
 		keepAlive = defaultKeepAlive
 	}
+	scheme := "tcp://"
+	if d.tls != nil {
+		scheme = "ssl://"
+	}
 	po := paho.NewClientOptions().
-		AddBroker("tcp://" + d.addr).
+		AddBroker(scheme + d.addr).
 		SetClientID(o.ClientID).
 		SetUsername(d.user).
 		SetPassword(d.pass).
@@ -114,6 +126,9 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 		SetDefaultPublishHandler(c.route).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(c.onLost)
+	if d.tls != nil {
+		po.SetTLSConfig(d.tls.Clone()) // paho may fill in ServerName; keep the caller's intact
+	}
 	if w := o.Will; w != nil {
 		po.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retain)
 	}

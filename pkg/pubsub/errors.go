@@ -14,4 +14,6 @@ var (
 	ErrRefused = errors.New("pubsub: connection refused by broker")
 	// ErrNotConnected is returned by Publish on a NoLateDelivery connection that is down.
 	ErrNotConnected = errors.New("pubsub: not connected to the broker")
+	// ErrNoCertificate means a CA file given to ClientTLS holds no PEM certificate.
+	ErrNoCertificate = errors.New("pubsub: no PEM certificate in file")
 )
