@@ -183,6 +183,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		}
 		cfg.WebSocket = d.webSocket()
 		cfg.Descriptors = d.descriptorsOf(u)
+		cfg.Descriptors = d.descriptorsOf(u)
 		cfg.SimTruth = u.simTruthAPI()
 		if i == 0 {
 			cfg.Leader = leader

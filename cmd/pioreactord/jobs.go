@@ -16,7 +16,7 @@ func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, erro
 		return nil, nil, err
 	}
 	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated}
-	return []supervisor.Spec{
+	return jobs.Describe([]supervisor.Spec{
 		jobs.NewMonitorSpec(version),
 		jobs.NewBioreactorSpec(dosing),
 		jobs.StirringSpec,
@@ -33,7 +33,7 @@ func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, erro
 		jobs.NewCirculateAltMediaSpec(dosing),
 		jobs.NewODBlankSpec(od),
 		jobs.NewSelfTestSpec(od),
-	}, dosing, nil
+	}), dosing, nil
 }
 
 // autostart are the long-running jobs every unit runs from the start.

@@ -107,6 +107,7 @@ func (s *Server) leaderRoutes(g *echo.Group) {
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/setting/:setting/experiments/:exp", s.leaderJobSettings)
 	s.clusterRoutes(g)
 	s.dataRoutes(g)
+	s.leaderDescriptorRoutes(g)
 }
 
 func (s *Server) leader() *Leader { return s.cfg.Leader }

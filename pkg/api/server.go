@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pioreactor/pioreactord/pkg/api/task"
+	"github.com/pioreactor/pioreactord/pkg/descriptor"
 )
 
 // Config builds a Server. Unit is required; the rest have defaults.
@@ -59,6 +60,9 @@ type Config struct {
 	Power Power
 	// Calibrations are this unit's calibration files; nil makes those routes answer 501.
 	Calibrations Calibrations
+	// Descriptors renders this unit's UI descriptors (the job table's, then the ui/ folders');
+	// nil answers empty lists. Called on each descriptor request.
+	Descriptors func() descriptor.Set
 	// Host reads the machine for the system routes (disk, memory, IPv4); nil means HostOS.
 	Host Host
 	// SimTruth answers GET /unit_api/simulation/truth on a simulated unit; nil (every unit

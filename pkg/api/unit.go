@@ -73,6 +73,7 @@ func (s *Server) unitRoutes(g *echo.Group) {
 	g.GET("/jobs/settings/job_name/:job/setting/:setting", s.jobSetting)
 	g.GET("/simulation/truth", s.simTruth)
 	s.hostRoutes(g)
+	s.unitDescriptorRoutes(g)
 	s.unitClusterRoutes(g)
 }
 

@@ -30,11 +30,54 @@ type BioreactorProjection struct {
 	mu      sync.Mutex
 	queue   []pubsub.Message
 	pending chan struct{} // signalled when the queue becomes non-empty
+	joined  string        // the experiment the unit was last assigned to, not yet announced
+	joins   chan struct{} // signalled when joined is set
 }
 
 // NewBioreactorProjection projects into book; conf gives the defaults of new experiments.
 func NewBioreactorProjection(book *Bioreactor, conf *config.Config) *BioreactorProjection {
-	return &BioreactorProjection{book: book, conf: conf, pending: make(chan struct{}, 1)}
+	return &BioreactorProjection{book: book, conf: conf, pending: make(chan struct{}, 1), joins: make(chan struct{}, 1)}
+}
+
+// WatchAssignment follows the unit's retained assignment, so that Announce can publish the
+// values of each experiment the unit joins: a page opened later sees them retained.
+func (p *BioreactorProjection) WatchAssignment(ctx context.Context, rt *supervisor.Runtime) error {
+	topic := contract.AssignmentTopicFor(rt.Unit())
+	return rt.Subscribe(ctx, topic, pubsub.AtLeastOnce, func(m pubsub.Message) {
+		var a contract.Assignment
+		if len(m.Payload) == 0 || json.Unmarshal(m.Payload, &a) != nil || a.Experiment == nil || *a.Experiment == "" {
+			return // unassigned, or not an assignment: nothing to announce
+		}
+		p.mu.Lock()
+		p.joined = *a.Experiment
+		p.mu.Unlock()
+		select {
+		case p.joins <- struct{}{}:
+		default:
+		}
+	})
+}
+
+// Joins is signalled when the unit joined an experiment whose values Announce should publish.
+func (p *BioreactorProjection) Joins() <-chan struct{} { return p.joins }
+
+// Announce publishes all six variables of the experiment the unit last joined, retained.
+func (p *BioreactorProjection) Announce(ctx context.Context, rt *supervisor.Runtime) {
+	p.mu.Lock()
+	exp := p.joined
+	p.joined = ""
+	p.mu.Unlock()
+	if exp == "" {
+		return
+	}
+	v, err := p.book.Values(exp, p.conf)
+	if err != nil {
+		rt.Log().Warn("read the bioreactor values", "experiment", exp, "err", err)
+		return
+	}
+	if err := publishBioreactor(ctx, rt, exp, v, BioreactorVariables...); err != nil {
+		rt.Log().Warn(err.Error())
+	}
 }
 
 // Subscribe starts queueing the unit's dosing events (QoS 1, non-retained only).
@@ -153,6 +196,9 @@ func (j *bioreactorJob) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	if err := j.proj.Subscribe(ctx, rt); err != nil {
 		return err
 	}
+	if err := j.proj.WatchAssignment(ctx, rt); err != nil {
+		return err
+	}
 	if err := rt.Ready(ctx); err != nil {
 		return err
 	}
@@ -166,6 +212,8 @@ func (j *bioreactorJob) Run(ctx context.Context, rt *supervisor.Runtime) error {
 			rt.Apply(ctx, c)
 		case <-j.proj.Pending():
 			j.proj.Process(ctx, rt)
+		case <-j.proj.Joins():
+			j.proj.Announce(ctx, rt)
 		}
 	}
 }

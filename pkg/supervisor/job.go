@@ -28,6 +28,8 @@ type Spec struct {
 	// New checks the options and builds the job; an error refuses the start before anything
 	// is published.
 	New func(o Options) (Job, error)
+	// UI describes the job to a dashboard; nil leaves it out of the descriptors.
+	UI *UI
 }
 
 // Options are a start request's options with the job's configuration snapshot.

@@ -19,6 +19,14 @@ type Setting struct {
 	// the job's goroutine, and publishes the accepted value itself with Runtime.Set. An error
 	// refuses the change and is logged.
 	OnSet func(v any) error
+
+	// How a dashboard shows it (Spec.UI): a label and a line of help, whether it is shown
+	// on the job's card, and the bounds and default of a numeric value, nil when free.
+	Label       string
+	Description string
+	Display     bool
+	Min, Max    *float64
+	Default     any
 }
 
 var settingName = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)

@@ -1,0 +1,45 @@
+package supervisor
+
+// UI is what a person needs to see of a job in a dashboard, declared beside the job so that
+// the descriptors the API serves are rendered from the job table, never kept in a copy.
+type UI struct {
+	DisplayName string
+	Description string
+	Subtext     string // one short line under the name, e.g. what the job is waiting for
+	// Hidden keeps the job out of the dashboard's list (display: false) though it is
+	// described: internal and one-shot jobs.
+	Hidden bool
+	// Settings are the published settings a person sees, in the order shown. Name, Datatype,
+	// Unit and Settable are the job's declaration (a test in pkg/jobs checks they match what
+	// the job declares when it runs); Label and the rest say how to show them.
+	Settings []Setting
+	// Automations are the algorithms of an automation family (temperature, dosing, led),
+	// each with the options of its start form.
+	Automations []Automation
+}
+
+// Automation is one algorithm a family starts by `automation_name`.
+type Automation struct {
+	Name        string
+	DisplayName string
+	Description string
+	Fields      []Field
+}
+
+// Field is one option of an automation's start form.
+type Field struct {
+	Key      string
+	Label    string
+	Type     string // numeric (the default), string, select or boolean
+	Unit     string
+	Default  any
+	Options  []string // the choices of a select
+	Disabled bool     // shown, not editable
+	Optional bool     // may be left empty (required is the default)
+}
+
+// Float is a pointer to x, for a Setting's Min, Max and Default.
+func Float(x float64) *float64 { return &x }
+
+// Specs is the job table in its order: what the descriptors are rendered from.
+func (s *Supervisor) Specs() []Spec { return append([]Spec(nil), s.cfg.Jobs...) }
