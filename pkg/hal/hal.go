@@ -68,6 +68,9 @@ type Board struct {
 	StatusLED   Switch
 	Button      Button
 	Host        Host
+	Rail        RailVoltage  // nil: the rail cannot be read
+	Firmware    Firmware     // nil: no HAT MCU (HAT 1.0, or no HAT)
+	Power       PowerMonitor // nil: the Pi's under-voltage flag is not readable
 }
 
 // ErrNotPresent is returned when a job needs a device the board does not have.

@@ -12,6 +12,12 @@ import (
 // TMP1075Addr is the heating PCB's temperature sensor on every HAT revision.
 const TMP1075Addr = 0x4F
 
+// The TMP1075's specified range.
+const (
+	tmp1075Min = -55.0
+	tmp1075Max = 125.0
+)
+
 // TMP1075 reads the heating PCB's temperature (spec/hardware.md §7.1). It implements
 // hal.Thermometer.
 type TMP1075 struct {
@@ -38,5 +44,10 @@ func (t *TMP1075) ReadCelsius(ctx context.Context) (float64, error) {
 		return 0, fmt.Errorf("read tmp1075: %w: %w", hal.ErrNotPresent, err)
 	}
 	raw := int16(uint16(b[0])<<8|uint16(b[1])) >> 4 // arithmetic shift sign-extends the 12 bits
-	return float64(raw) * 0.0625, nil
+	c := float64(raw) * 0.0625
+	if c > tmp1075Max || c < tmp1075Min {
+		// Beyond the sensor's range: a floating bus or a broken part, not a temperature.
+		return 0, fmt.Errorf("read tmp1075: %v °C: %w (the sensor reads %v to %v °C)", c, ErrOutOfRange, tmp1075Min, tmp1075Max)
+	}
+	return c, nil
 }

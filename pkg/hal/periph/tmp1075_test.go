@@ -36,6 +36,24 @@ func TestTMP1075(t *testing.T) {
 	}
 }
 
+func TestTMP1075Failures(t *testing.T) {
+	t.Parallel()
+	t.Run("out of range: 127.9 °C is not a temperature this sensor reads", func(t *testing.T) {
+		t.Parallel()
+		bus := &i2ctest.Playback{Ops: []i2ctest.IO{{Addr: TMP1075Addr, W: []byte{0x00}, R: []byte{0x7F, 0xF0}}}}
+		if _, err := NewTMP1075(bus, TMP1075Addr).ReadCelsius(context.Background()); !errors.Is(err, ErrOutOfRange) {
+			t.Fatalf("err = %v, want ErrOutOfRange", err)
+		}
+	})
+	t.Run("NACK", func(t *testing.T) {
+		t.Parallel()
+		bus := &nackBus{Playback: &i2ctest.Playback{}, at: 0}
+		if _, err := NewTMP1075(bus, TMP1075Addr).ReadCelsius(context.Background()); !errors.Is(err, hal.ErrNotPresent) {
+			t.Fatalf("err = %v, want ErrNotPresent", err)
+		}
+	})
+}
+
 func TestTMP1075Absent(t *testing.T) {
 	t.Parallel()
 	bus := &i2ctest.Playback{DontPanic: true} // no scripted answer: the device does not ACK
