@@ -36,7 +36,7 @@ func (d *daemon) bootstrapSim(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- api.Serve(ctx, ln, d.servers[0].srv.Handler()) }()
+	go func() { served <- api.Serve(ctx, ln, d.servers[0].srv.Handler(), d.log) }()
 	defer func() { cancel(); <-served }()
 	base := "http://" + ln.Addr().String()
 	call := func(method, path string, body any, ok ...int) error {

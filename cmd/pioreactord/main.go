@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, s := range d.servers {
 		if s.local != nil {
-			g.Go(func() error { return api.Serve(gctx, s.local, s.srv.Handler()) })
+			g.Go(func() error { return api.Serve(gctx, s.local, s.srv.Handler(), log) })
 		}
 	}
 	if o.sim && o.role == "both" {

@@ -156,16 +156,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		attrs = append(attrs, "port", a.Port)
 	}
 	s.log.Info("http api listening", attrs...)
-	return Serve(ctx, ln, s.Handler())
+	return Serve(ctx, ln, s.Handler(), s.log)
 }
 
 // ShutdownTimeout bounds how long Serve waits for in-flight requests after ctx ends.
 const ShutdownTimeout = 3 * time.Second
 
 // Serve owns an http.Server on ln: it blocks until ctx ends (then shuts down gracefully,
-// returning nil) or the server fails.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+// returning nil) or the server fails. The server's own errors go to log (nil: dropped).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: serverErrorLog(log)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
