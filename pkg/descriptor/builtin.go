@@ -28,7 +28,7 @@ type Options struct {
 // Builtin renders the descriptors of a job table: every Spec with a UI, the collections a
 // unit has, and the built-in charts.
 func Builtin(specs []supervisor.Spec, o Options) Set {
-	s := Set{Automations: map[string][]Automation{}}
+	s := Set{Automations: map[string][]Automation{}, bioreactor: o.Bioreactor}
 	for _, spec := range specs {
 		ui := spec.UI
 		if ui == nil {

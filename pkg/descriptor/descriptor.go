@@ -86,6 +86,8 @@ type Set struct {
 	Collections []Collection
 	Automations map[string][]Automation // by type: temperature, dosing, led
 	Charts      []Chart
+
+	bioreactor map[string]Bounds // re-applied over files that redefine the collection
 }
 
 func ptr[T any](v T) *T { return &v }

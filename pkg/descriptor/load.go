@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pioreactor/pioreactord/internal/yamlerr"
 )
 
 // Folder is a ui/ folder whose YAML files are read over the built-ins, with the source its
@@ -37,7 +39,7 @@ func (s Set) Load(log *slog.Logger, folders ...Folder) Set {
 		log = slog.New(slog.DiscardHandler)
 	}
 	out := Set{Jobs: slices.Clone(s.Jobs), Collections: slices.Clone(s.Collections), Charts: slices.Clone(s.Charts),
-		Automations: map[string][]Automation{}}
+		Automations: map[string][]Automation{}, bioreactor: s.bioreactor}
 	for typ, as := range s.Automations {
 		out.Automations[typ] = slices.Clone(as)
 	}
@@ -73,7 +75,7 @@ func (s Set) Load(log *slog.Logger, folders ...Folder) Set {
 			})
 		}
 	}
-	return out
+	return out.withBioreactor(out.bioreactor)
 }
 
 // upsert replaces the element with v's key, or appends v.
@@ -114,7 +116,7 @@ func each(log *slog.Logger, dir string, use func(*yaml.Node) error) {
 	}
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`line (\d+): `)
 
 func loadFile(path string, use func(*yaml.Node) error) error {
 	b, err := os.ReadFile(path)
@@ -123,11 +125,11 @@ func loadFile(path string, use func(*yaml.Node) error) error {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		line := 0
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		msg, line := yamlerr.Message(err), 0
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			fmt.Sscan(m[1], &line)
 		}
-		return &fileError{line, strings.TrimPrefix(err.Error(), "yaml: ")}
+		return &fileError{line, yamlLine.ReplaceAllString(strings.TrimPrefix(msg, "yaml: "), "")}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return &fileError{max(doc.Line, 1), "a descriptor file holds one mapping (key: value lines)"}
