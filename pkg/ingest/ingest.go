@@ -255,8 +255,8 @@ func (in *Ingester) Run(ctx context.Context) error {
 // only counted, so a misbehaving publisher cannot flood the logs (which are stored too).
 const maxWarnings = 20
 
-// commitRetry is how often a failing store is tried with an empty commit, so that the
-// streamer says ready again even when no message arrives.
+// commitRetry is how often a failing store is tried again with the rows that failed, so
+// that the streamer says ready again even when no message arrives.
 const commitRetry = 5 * time.Second
 
 // state is the $state the streamer announces while it runs.
