@@ -188,10 +188,12 @@ func TestLightDarkCycleSettersAndStop(t *testing.T) {
 		if got := ledState(t, r); got["C"] != 0 {
 			t.Fatalf("after light=0: %v", got)
 		}
-		r.set("led_automation", "light_duration_minutes", "-3")
-		time.Sleep(time.Second)
-		if got := r.retained("led_automation", "light_duration_minutes"); got != "0.0" || !r.logs.has("ERROR", "light_duration_minutes must be 0, or") {
-			t.Fatalf("negative duration: retained %q", got)
+		for _, bad := range []string{"-3", "1e308", "1e-320"} { // 1e308 used to overflow into a 50 ms phase
+			r.set("led_automation", "light_duration_minutes", bad)
+			time.Sleep(time.Second)
+			if got := r.retained("led_automation", "light_duration_minutes"); got != "0.0" || !r.logs.has("ERROR", "light_duration_minutes must be 0, or") {
+				t.Fatalf("light_duration_minutes %s: retained %q", bad, got)
+			}
 		}
 		r.set("led_automation", "light_duration_minutes", "1")
 		r.set("led_automation", "dark_duration_minutes", "1")
