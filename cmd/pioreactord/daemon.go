@@ -19,6 +19,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/store"
+	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 // daemon holds what run opened, to close it in reverse order.
@@ -38,6 +39,7 @@ type daemon struct {
 	// unitConfigPath is the unit_config.ini layered over the shared file ("" with no --config).
 	unitConfigPath string
 	addresses      *addressBook
+	profiles       *leaderProfiles // the leader's experiment profiles (nil on a worker)
 }
 
 // open binds every listener and opens every store; nothing runs yet.
@@ -103,6 +105,12 @@ func (d *daemon) open(ctx context.Context) error {
 	own.outbox = !o.leader() // the leader's own unit stores its data in-process
 	own.leaderDB = d.store   // nil on a worker; the leader's health reports its failures
 	deps.outbox = true       // simulated workers beside the leader spool like real ones
+	if o.leader() {
+		if d.profiles, err = d.openProfiles(); err != nil {
+			return err
+		}
+		own.extra = []supervisor.Spec{d.profileSpec(d.profiles, d.leaderSupervisor)}
+	}
 	self, err := openUnit(o.unit, own)
 	if err != nil {
 		return err
@@ -170,6 +178,8 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 			ConfigHistory: api.NewConfigHistoryFile(filepath.Join(d.opts.dataDir, "config_history.jsonl")),
 			Models:        api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
 		leader.Simulation = d.opts.sim
+		leader.Profiles = d.profiles.api()
+		d.profiles.reportInterrupted(ctx, conn, d.opts.unit, d.clock.Now())
 	}
 	for i := range d.servers {
 		u := d.servers[i].u

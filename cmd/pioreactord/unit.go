@@ -17,6 +17,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/jobs"
 	"github.com/pioreactor/pioreactord/pkg/outbox"
+	"github.com/pioreactor/pioreactord/pkg/profile"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/simtruth"
 	"github.com/pioreactor/pioreactord/pkg/store"
@@ -51,6 +52,8 @@ type unitDeps struct {
 	// leaderDB is the leader's store, whose failing commits the leader's own unit reports
 	// in its health (nil elsewhere).
 	leaderDB *store.DB
+	// extra jobs run on this unit only (the leader's experiment_profile).
+	extra []supervisor.Spec
 }
 
 func openUnit(name string, d unitDeps) (*unit, error) {
@@ -82,6 +85,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("jobs of %s: %w", name, err)
 	}
+	table = append(table, d.extra...)
 	if d.simSeed > 0 {
 		if err := factoryPumpCalibrations(dosing.Calibrations, name, d.clock.Now()); err != nil {
 			_ = db.Close()
@@ -161,6 +165,9 @@ func (u unitAPI) Name() string   { return u.sup.Name() }
 func (u unitAPI) Jobs() []string { return u.sup.Jobs() }
 
 func (u unitAPI) Run(ctx context.Context, job string, req contract.RunRequest) error {
+	if job == profile.JobName {
+		req = profile.RunEnv(req) // the profile runs under the experiment its arguments name
+	}
 	err := u.sup.StartJob(ctx, job, req)
 	switch {
 	case errors.Is(err, supervisor.ErrUnknownJob):

@@ -56,6 +56,8 @@ type Leader struct {
 	// Simulation lists the simulation_truth dataset (pioreactord --sim); without it the
 	// dataset is hidden.
 	Simulation bool
+	// Profiles are the experiment profiles and their runs; nil makes those routes answer 501.
+	Profiles *Profiles
 }
 
 func (l *Leader) validate() error {
@@ -107,6 +109,7 @@ func (s *Server) leaderRoutes(g *echo.Group) {
 	g.GET("/workers/:unit/jobs/settings/job_name/:job/setting/:setting/experiments/:exp", s.leaderJobSettings)
 	s.clusterRoutes(g)
 	s.dataRoutes(g)
+	s.profileRoutes(g)
 	s.leaderDescriptorRoutes(g)
 }
 

@@ -62,7 +62,7 @@ func (s *Supervisor) StartJob(ctx context.Context, name string, req contract.Run
 	if req.Env["ACTIVE"] == "0" && !spec.LongRunning {
 		return fmt.Errorf("%w: %s", ErrInactive, s.cfg.Unit)
 	}
-	job, err := spec.New(Options{Values: req.Options, Config: s.cfg.Conf.With(req.ConfigOverrides), Unit: s.cfg.Unit, Experiment: exp})
+	job, err := spec.New(Options{Values: req.Options, Args: req.Args, Config: s.cfg.Conf.With(req.ConfigOverrides), Unit: s.cfg.Unit, Experiment: exp})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}

@@ -35,6 +35,7 @@ type Spec struct {
 // Options are a start request's options with the job's configuration snapshot.
 type Options struct {
 	Values     map[string]any
+	Args       []string // the request's positional arguments (experiment_profile execute FILE EXP)
 	Config     *config.Config
 	Unit       string
 	Experiment string

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/cluster"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/profile"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/store"
+	"github.com/pioreactor/pioreactord/pkg/supervisor"
+)
+
+// leaderProfiles are the leader's experiment profiles: the folder, the journal of runs, and
+// the runs this start found cut short by the previous one's end.
+type leaderProfiles struct {
+	dir         *profile.Dir
+	journal     *profile.Journal
+	interrupted []profile.RunInfo
+}
+
+// profilesDir is where profiles live: ~/.pioreactor/experiment_profiles, or inside the data
+// directory under --sim, so that simulated clusters do not share them.
+func (d *daemon) profilesDir() string {
+	if d.opts.sim {
+		return filepath.Join(d.opts.dataDir, "experiment_profiles")
+	}
+	return filepath.Join(dotPioreactor(), "experiment_profiles")
+}
+
+// openProfiles opens the journal and marks the runs a restart cut short as interrupted: they
+// are reported, never resumed, so no action of theirs runs twice.
+func (d *daemon) openProfiles() (*leaderProfiles, error) {
+	j, cut, err := profile.OpenJournal(filepath.Join(d.opts.dataDir, "experiment_profile_runs.json"), contract.FormatTime(d.clock.Now()))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range cut {
+		d.log.Warn("experiment profile interrupted by a leader restart", "profile", r.Name, "experiment", r.Experiment, "job_id", r.JobID, "started_at", r.StartedAt)
+	}
+	return &leaderProfiles{dir: &profile.Dir{Path: d.profilesDir()}, journal: j, interrupted: cut}, nil
+}
+
+// reportInterrupted writes into each cut-short run's experiment log that it was interrupted.
+func (p *leaderProfiles) reportInterrupted(ctx context.Context, conn pubsub.Client, leader string, now time.Time) {
+	for _, r := range p.interrupted {
+		msg := fmt.Sprintf("Experiment profile %s (job_id %d, started %s) was interrupted by a restart of the leader; its remaining actions will not run.", r.Name, r.JobID, r.StartedAt)
+		payload := contract.Marshal(contract.Log{Message: msg, Level: "WARNING", Task: profile.JobName, Source: contract.SourceApp, Timestamp: contract.Timestamp(now)})
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = conn.Publish(pctx, contract.LogTopic(leader, r.Experiment, contract.SourceApp, "warning"), payload, pubsub.ExactlyOnce, false)
+		cancel()
+	}
+	p.interrupted = nil
+}
+
+// profileSpec is the leader's experiment_profile job; it reaches the units through the
+// leader's own HTTP API, the path a user's REST call takes.
+func (d *daemon) profileSpec(p *leaderProfiles, leaderUnit func() *supervisor.Supervisor) supervisor.Spec {
+	lc := &leaderCluster{leader: d.opts.unit, clock: d.clock, store: d.store,
+		calls: cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()})}
+	return profile.NewSpec(profile.JobDeps{Dir: p.dir, Journal: p.journal, Cluster: lc,
+		Known: func(context.Context) profile.Known {
+			k := profile.Known{}
+			if sup := leaderUnit(); sup != nil {
+				k.Jobs = sup.Jobs()
+			}
+			if ws, err := d.store.Workers(); err == nil {
+				k.Units = []string{d.opts.unit}
+				for _, w := range ws {
+					k.Units = append(k.Units, w.Unit)
+				}
+			}
+			return k
+		}})
+}
+
+// leaderCluster implements profile.Cluster with calls to the leader's /api routes (and to the
+// units' /unit_api for reads and the final clean-up).
+type leaderCluster struct {
+	leader string
+	clock  clock.Clock
+	store  *store.DB
+	calls  *cluster.Client
+}
+
+var _ profile.Cluster = (*leaderCluster)(nil)
+
+func esc(s string) string { return url.PathEscape(s) }
+
+func (c *leaderCluster) Workers(_ context.Context, exp string) ([]profile.Worker, error) {
+	ws, err := c.store.AssignedWorkers(exp)
+	if err != nil {
+		return nil, err
+	}
+	var out []profile.Worker
+	for _, w := range ws {
+		if w.IsActive {
+			out = append(out, profile.Worker{Unit: w.Unit})
+		}
+	}
+	return out, nil
+}
+
+// leaderCall calls one of the leader's routes, waiting for its task, and returns the unit's
+// entry of the fan-out answer.
+func (c *leaderCall) unitResult(unit string) (cluster.Result, error) {
+	if !c.res.OK {
+		return cluster.Result{}, failure(c.res)
+	}
+	var rs cluster.Results
+	if err := json.Unmarshal(c.res.Value, &rs); err != nil {
+		return cluster.Result{}, fmt.Errorf("unexpected answer of the leader: %w", err)
+	}
+	r, ok := rs.Get(unit)
+	if !ok {
+		return cluster.Result{}, fmt.Errorf("the leader's answer has no entry for %s", unit)
+	}
+	return r, nil
+}
+
+type leaderCall struct{ res cluster.Result }
+
+func failure(r cluster.Result) error {
+	if r.Error == nil {
+		return fmt.Errorf("%s answered without a result", r.Unit)
+	}
+	if r.Error.Cause != "" && r.Error.Cause != r.Error.Message {
+		return fmt.Errorf("%s %s", r.Error.Message, r.Error.Cause)
+	}
+	return fmt.Errorf("%s", r.Error.Message)
+}
+
+// Start submits the run through the leader's run route, retrying a refused submission three
+// times 0.5 s apart, and waits for the unit's answer.
+func (c *leaderCluster) Start(ctx context.Context, unit, job, exp string, req contract.RunRequest) error {
+	path := "/api/workers/" + esc(unit) + "/jobs/run/job_name/" + esc(job) + "/experiments/" + esc(exp)
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if attempt > 0 {
+			if c.clock.Sleep(ctx, 500*time.Millisecond) != nil {
+				return err
+			}
+		}
+		call := &leaderCall{c.calls.Call(ctx, c.leader, cluster.Request{Method: http.MethodPatch, Path: path, Body: req})}
+		var r cluster.Result
+		if r, err = call.unitResult(unit); err != nil {
+			if call.res.Retryable {
+				continue
+			}
+			return err
+		}
+		if r.OK {
+			return nil
+		}
+		err = failure(r)
+		if r.StatusCode == nil || *r.StatusCode != http.StatusTooManyRequests {
+			return err
+		}
+	}
+	return err
+}
+
+func (c *leaderCluster) simple(ctx context.Context, method, path string, body any) error {
+	r := c.calls.Call(ctx, c.leader, cluster.Request{Method: method, Path: path, Body: body})
+	if !r.OK {
+		return failure(r)
+	}
+	return nil
+}
+
+func (c *leaderCluster) Stop(ctx context.Context, unit, job, exp string) error {
+	return c.simple(ctx, http.MethodPatch, "/api/workers/"+esc(unit)+"/jobs/stop/job_name/"+esc(job)+"/experiments/"+esc(exp), map[string]any{})
+}
+
+func (c *leaderCluster) Update(ctx context.Context, unit, job, exp, setting string, v any) error {
+	return c.simple(ctx, http.MethodPatch, "/api/workers/"+esc(unit)+"/jobs/update/job_name/"+esc(job)+"/experiments/"+esc(exp),
+		map[string]any{"settings": map[string]any{setting: v}})
+}
+
+func (c *leaderCluster) Running(ctx context.Context, unit, job string) (bool, error) {
+	r := c.calls.Call(ctx, unit, cluster.Request{Path: "/unit_api/jobs/running/" + esc(job)})
+	if !r.OK {
+		return false, failure(r)
+	}
+	var rows []contract.JobRow
+	if err := json.Unmarshal(r.Value, &rows); err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(rows, func(row contract.JobRow) bool { return row.JobName == job }), nil
+}
+
+func (c *leaderCluster) Log(ctx context.Context, unit, exp string, l profile.LogLine) error {
+	return c.simple(ctx, http.MethodPost, "/api/workers/"+esc(unit)+"/experiments/"+esc(exp)+"/logs",
+		map[string]any{"message": l.Message, "level": l.Level, "source": l.Source, "task": l.Source,
+			"timestamp": contract.FormatTime(l.At), "source_": contract.SourceApp})
+}
+
+func (c *leaderCluster) Label(ctx context.Context, exp, unit, label string) error {
+	return c.simple(ctx, http.MethodPut, "/api/experiments/"+esc(exp)+"/unit_labels", map[string]any{"unit": unit, "label": label})
+}
+
+func (c *leaderCluster) StopSource(ctx context.Context, units []string, exp, source string) error {
+	var errs []error
+	for _, r := range c.calls.Do(ctx, units, cluster.Request{Method: http.MethodPost, Path: "/unit_api/jobs/stop",
+		Body: map[string]any{"job_source": source, "experiment": exp}}) {
+		if !r.OK {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Unit, failure(r)))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stop jobs of %s: %v", source, errs)
+	}
+	return nil
+}
+
+// apiProfiles presents the profiles to the leader's API.
+func (p *leaderProfiles) api() *api.Profiles {
+	if p == nil {
+		return nil
+	}
+	return &api.Profiles{Dir: p.dir, Journal: p.journal}
+}
+
+// leaderSupervisor is the supervisor of this daemon's own unit (nil before it is opened).
+func (d *daemon) leaderSupervisor() *supervisor.Supervisor {
+	if len(d.units) == 0 {
+		return nil
+	}
+	return d.units[0].sup
+}
