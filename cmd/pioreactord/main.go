@@ -51,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	confProblems, err := validateAtStart(o, conf, unitConfigPath)
+	if err != nil {
+		return err
+	}
 	if err := o.listenFromConfig(conf); err != nil {
 		return err
 	}
@@ -62,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logs := logging.New(stderr, logging.Options{Now: clk.Now, Level: consoleLevel(o, conf)})
 	log := slog.New(logs)
+	logConfigProblems(log, confProblems)
 
 	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout, unitConfigPath: unitConfigPath}
 	defer d.closeAll()
