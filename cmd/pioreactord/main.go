@@ -51,10 +51,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	confProblems, err := validateAtStart(o, conf, unitConfigPath)
-	if err != nil {
-		return err
-	}
 	if err := o.listenFromConfig(conf); err != nil {
 		return err
 	}
@@ -66,7 +62,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logs := logging.New(stderr, logging.Options{Now: clk.Now, Level: consoleLevel(o, conf)})
 	log := slog.New(logs)
-	logConfigProblems(log, confProblems)
 
 	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout, unitConfigPath: unitConfigPath}
 	defer d.closeAll()
@@ -109,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = stopBackground()
 		return fmt.Errorf("connect log sink to the broker: %w", err)
 	}
-	logs.SetPublisher(logConn)
+	logs.SetPublisher(d.logSink(logConn))
 	if err := d.buildAPIs(ctx, logConn); err != nil {
 		logConn.Close()
 		_ = stopBackground()
