@@ -68,9 +68,13 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 		supervisor.Setting{Name: "button_down", Datatype: contract.Boolean},
 		supervisor.Setting{Name: "versions", Datatype: contract.JSON},
 		supervisor.Setting{Name: "ipv4", Datatype: contract.String},
+		supervisor.Setting{Name: "wlan_mac_address", Datatype: contract.String},
+		supervisor.Setting{Name: "eth_mac_address", Datatype: contract.String},
+		supervisor.Setting{Name: "voltage_on_pwm_rail", Datatype: contract.TypeVoltage},
 	); err != nil {
 		return err
 	}
+	m.publishMACs(ctx)
 	if err := m.subscribe(ctx); err != nil {
 		return err
 	}
@@ -228,6 +232,7 @@ func (m *Monitor) selfCheck(ctx context.Context) {
 	if err := m.rt.Set(ctx, "button_down", false); err != nil {
 		m.rt.Log().Debug("reset button_down", "err", err)
 	}
+	m.checkRail(ctx)
 	if m.board.Host == nil {
 		return
 	}
