@@ -77,7 +77,7 @@ func newStoreCluster(t *testing.T, workers ...string) *storeCluster {
 			t.Fatal(err)
 		}
 		s, err := New(Config{Unit: listingUnit{sc.units[w]}, Now: sc.clock.Now, Version: "26.6.0", ConfigFiles: sc.files[w],
-			Calibrations: cals, Publisher: sc.pub})
+			Calibrations: cals, Publisher: sc.pub, Descriptors: testDescriptors(w)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,6 +93,7 @@ func newStoreCluster(t *testing.T, workers ...string) *storeCluster {
 			return "http://127.0.0.1:1", nil // refused: a unit that is down
 		}})
 	s, err := New(Config{Unit: listingUnit{sc.units["leader"]}, Now: sc.clock.Now, Version: "26.6.0", ConfigFiles: sc.files["leader"],
+		Descriptors: testDescriptors("leader"),
 		Leader: &Leader{Store: db, Publisher: sc.pub, Cluster: cl, ConfigHistory: sc.history,
 			Addresses: map[string]string{"pio01": "192.168.1.11", "pio02": "127.0.0.1:4100"}}})
 	if err != nil {

@@ -136,3 +136,10 @@ func TestDescriptorRoutes(t *testing.T) {
 		t.Errorf("broken.yaml's line is not 3:\n%s", logs.String())
 	}
 }
+
+// testDescriptors are a unit's built-in descriptors, without ui/ folders.
+func testDescriptors(unit string) func() descriptor.Set {
+	return func() descriptor.Set {
+		return descriptor.Builtin(descriptorSpecs("of "+unit), descriptor.Options{Simulation: true})
+	}
+}

@@ -52,6 +52,16 @@ func (s *Server) unavailableLeaderRoutes(g *echo.Group) {
 	g.DELETE("/workers/:unit/estimators/:device/:name", noEstimators)
 	g.GET("/workers/:unit/estimators/:device/:name", s.workerFanout(http.MethodGet, "/unit_api/estimators/:device/:name"))
 	g.GET("/workers/:unit/zipped_calibrations", unavailable("Calibration zips are not implemented; read them with GET /api/workers/<unit>/calibrations."))
+	// Experiment profiles answer 501 until a leader serves them (Leader.Profiles registers
+	// the real routes after these, which replaces them).
+	noProfiles := unavailable("This leader serves no experiment profiles.")
+	g.GET("/experiment_profiles", noProfiles)
+	g.POST("/experiment_profiles", noProfiles)
+	g.GET("/experiment_profiles/:file", noProfiles)
+	g.PATCH("/experiment_profiles/:file", noProfiles)
+	g.DELETE("/experiment_profiles/:file", noProfiles)
+	g.GET("/experiments/:exp/experiment_profiles/running", noProfiles)
+	g.GET("/experiments/:exp/experiment_profiles/recent", noProfiles)
 	g.GET("/local_access_point", func(c echo.Context) error {
 		cache(c, 10000)
 		return c.JSON(http.StatusOK, map[string]bool{"active": false})

@@ -1,5 +1,7 @@
 package supervisor
 
+import "fmt"
+
 // UI is what a person needs to see of a job in a dashboard, declared beside the job so that
 // the descriptors the API serves are rendered from the job table, never kept in a copy.
 type UI struct {
@@ -43,3 +45,26 @@ func Float(x float64) *float64 { return &x }
 
 // Specs is the job table in its order: what the descriptors are rendered from.
 func (s *Supervisor) Specs() []Spec { return append([]Spec(nil), s.cfg.Jobs...) }
+
+// Declared is what a running job has declared so far, in order (without setters): tests hold
+// a job's UI against it. An error wrapping ErrNotRunning when no job of that name runs.
+func (s *Supervisor) Declared(job string) ([]Setting, error) {
+	s.mu.Lock()
+	in, ok := s.running[job]
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, job)
+	}
+	rt := in.rt
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make([]Setting, 0, len(rt.order))
+	for _, name := range rt.order {
+		if d, ok := rt.settings[name]; ok {
+			st := d.Setting
+			st.OnSet = nil
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
