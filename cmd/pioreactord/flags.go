@@ -25,6 +25,7 @@ type options struct {
 	wsAddr     string
 	speed      float64
 	restore    string // a backup of the leader's store to restore before starting
+	version    bool   // print the version and exit
 }
 
 func (o options) leader() bool { return o.role == "leader" || o.role == "both" }
@@ -46,11 +47,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.wsAddr, "ws", "", "MQTT-over-WebSocket host:port of a leader (default 127.0.0.1:9001 with --sim, else [mqtt] bind_address and broker_ws_port)")
 	fs.StringVar(&o.restore, "restore", "", "restore the leader's store from this backup file (POST /api/backup makes one), then start")
 	fs.Float64Var(&o.speed, "speed", 1, "simulated clock speed (1 = real time; 3600 = an hour a second)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return o, fmt.Errorf("unexpected arguments: %s (the one subcommand is `hardware check`)", strings.Join(fs.Args(), " "))
+	}
+	if o.version {
+		return o, nil
 	}
 	return o, o.fillDefaults()
 }
@@ -91,8 +96,6 @@ func (o *options) fillDefaults() error {
 		return fmt.Errorf("--role %q: want leader, worker or both", o.role)
 	case o.units < 0 || o.units > 64:
 		return errors.New("--units must be within 0–64")
-	case !o.sim && o.role != "leader":
-		return errors.New("the hardware layer for a real HAT is not implemented yet: run with --sim, or --role leader")
 	case o.demo && !(o.sim && o.role == "both"):
 		return errors.New("--demo needs --sim with the leader and its simulated workers (role both)")
 	case o.restore != "" && !o.leader():

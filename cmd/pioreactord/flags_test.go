@@ -26,7 +26,10 @@ func TestParseFlags(t *testing.T) {
 			return o.role == "worker" && o.unit == "pio09" && !o.leader()
 		}},
 		{"bad role", []string{"--sim", "--role", "boss"}, true, nil},
-		{"no hardware layer yet", []string{"--role", "worker"}, true, nil},
+		{"a worker without --sim drives the HAT", []string{"--role", "worker", "--unit", "pio01"}, false, func(o options) bool {
+			return !o.sim && o.role == "worker" && !o.leader()
+		}},
+		{"version", []string{"--version"}, false, func(o options) bool { return o.version }},
 		{"speed needs sim", []string{"--role", "leader", "--speed", "10"}, true, nil},
 		{"negative speed", []string{"--sim", "--speed", "-1"}, true, nil},
 		{"stray argument", []string{"--sim", "extra"}, true, nil},

@@ -43,8 +43,15 @@ func main() {
 // run starts everything, blocks until ctx ends, then stops jobs first (they still need the
 // broker to publish `disconnected`), then the HTTP servers, then the broker.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "hardware" {
+		return hardwareCommand(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
+		return err
+	}
+	if o.version {
+		_, err := fmt.Fprintln(stdout, "pioreactord", version)
 		return err
 	}
 	conf, unitConfigPath, err := loadConfig(o)

@@ -14,6 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal"
+	"github.com/pioreactor/pioreactord/pkg/hal/periph"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/jobs"
 	"github.com/pioreactor/pioreactord/pkg/outbox"
@@ -38,6 +39,9 @@ type unit struct {
 	leaderDB *store.DB
 	// truth publishes the simulated bioreactor's true state (--sim only; nil otherwise).
 	truth *simtruth.Publisher
+	// hw is the HAT of a unit run without --sim (nil otherwise): closing it drives every
+	// PWM output low.
+	hw *periph.Hardware
 }
 
 type unitDeps struct {
@@ -52,6 +56,8 @@ type unitDeps struct {
 	// leaderDB is the leader's store, whose failing commits the leader's own unit reports
 	// in its health (nil elsewhere).
 	leaderDB *store.DB
+	// hardware: this unit drives a real HAT (a worker without --sim).
+	hardware bool
 	// extra jobs run on this unit only (the leader's experiment_profile).
 	extra []supervisor.Spec
 }
@@ -77,7 +83,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			_ = db.Close()
 			return nil, fmt.Errorf("simulated bioreactor of %s: %w", name, err)
 		}
-		board = plant.Board()
+		board = sim.WithHAT(plant.Board())
 		simPlant = plant
 	}
 	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0)
@@ -93,6 +99,13 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		}
 	}
 	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB}
+	if d.hardware {
+		if u.hw, err = openHardware(d.conf, d.clock, d.log); err != nil {
+			u.close()
+			return nil, err
+		}
+		board = u.hw.Board()
+	}
 	dialer := d.dialer
 	if d.outbox {
 		// Durable, unlike the registry: the spool must survive a worker restart.
@@ -126,6 +139,9 @@ func (u *unit) close() error {
 	err := u.db.Close()
 	if u.boxDB != nil {
 		err = errors.Join(err, u.boxDB.Close())
+	}
+	if u.hw != nil {
+		err = errors.Join(err, u.hw.Close())
 	}
 	return err
 }

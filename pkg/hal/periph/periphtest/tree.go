@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
@@ -16,13 +17,41 @@ import (
 
 // Lines are fake GPIO lines, made on first use.
 type Lines struct {
-	mu   sync.Mutex
-	pins map[int]*gpiotest.Pin
+	mu     sync.Mutex
+	pins   map[int]*gpiotest.Pin
+	panics map[int]bool
 }
 
 // Line implements periph.Lines.
 func (l *Lines) Line(offset int) (gpio.PinIO, error) {
-	return l.Pin(offset), nil
+	return &line{Pin: l.Pin(offset), l: l}, nil
+}
+
+// PanicOnWait makes the next wait for an edge on offset panic: a job that crashes while it
+// holds an output (the stirring job waits on the hall sensor).
+func (l *Lines) PanicOnWait(offset int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.panics == nil {
+		l.panics = map[int]bool{}
+	}
+	l.panics[offset] = true
+}
+
+type line struct {
+	*gpiotest.Pin
+	l *Lines
+}
+
+func (p *line) WaitForEdge(timeout time.Duration) bool {
+	p.l.mu.Lock()
+	armed := p.l.panics[p.Num]
+	delete(p.l.panics, p.Num)
+	p.l.mu.Unlock()
+	if armed {
+		panic(fmt.Sprintf("periphtest: GPIO %d armed to panic", p.Num))
+	}
+	return p.Pin.WaitForEdge(timeout)
 }
 
 // Pin is line offset, to feed edges (EdgesChan) or read the level (L).
