@@ -285,20 +285,16 @@ func (j *ODReading) publish(ctx context.Context, stamp contract.Timestamp, raw m
 		}
 		return errors.Join(append(errs, fmt.Errorf("calibration failed: %w", calErr))...)
 	}
-	if err := j.rt.Set(ctx, "ods", ods); err != nil {
-		return err
-	}
+	// Every topic is tried even when one fails: od<c> is the data the leader stores, and a
+	// refused retained `ods` (a frozen broker) must not cost it.
+	errs := []error{j.rt.Set(ctx, "ods", ods)}
 	for _, ch := range channels {
-		if err := j.rt.Set(ctx, "od"+ch, ods.ODs[ch]); err != nil {
-			return err
-		}
+		errs = append(errs, j.rt.Set(ctx, "od"+ch, ods.ODs[ch]))
 		if c, ok := cals[ch]; ok {
-			if err := errors.Join(j.rt.Set(ctx, "raw_od"+ch, raws[ch]), j.rt.Set(ctx, "calibrated_od"+ch, c)); err != nil {
-				return err
-			}
+			errs = append(errs, j.rt.Set(ctx, "raw_od"+ch, raws[ch]), j.rt.Set(ctx, "calibrated_od"+ch, c))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // pauseDosing asks the dosing automation to sleep while the reference is unreliable.
