@@ -113,7 +113,8 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			_ = db.Close()
 			return nil, err
 		}
-		u.box, err = outbox.New(outbox.Config{Dialer: d.dialer, Spool: u.boxDB.Outbox(), Unit: name, Leader: d.leader, Clock: d.clock, Log: d.log})
+		u.box, err = outbox.New(outbox.Config{Dialer: d.dialer, Spool: u.boxDB.Outbox(), Unit: name, Leader: d.leader, Clock: d.clock, Log: d.log,
+			MaxBytes: replayMaxBytes(d.conf)})
 		if err != nil {
 			u.close()
 			return nil, err

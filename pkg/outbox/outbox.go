@@ -25,6 +25,10 @@ type Spool interface {
 	Len() (int, error)
 }
 
+// DefaultMaxBytes is Config.MaxBytes by default: half the broker's default maximum packet
+// size (1 MiB), leaving room for the packet's topic and headers.
+const DefaultMaxBytes = 512 << 10
+
 // Config configures an Outbox. Dialer, Spool, Unit and Leader are required.
 type Config struct {
 	// Dialer reaches the leader's broker; the Outbox dials its own connection with it and
@@ -49,6 +53,10 @@ type Config struct {
 	Grace time.Duration
 	// Batch is the most messages per replay (default 500).
 	Batch int
+	// MaxBytes bounds one replay message, in bytes (default DefaultMaxBytes): a replay
+	// larger than the broker's maximum packet size would be refused on every try. Set it
+	// to at most half the broker's [mqtt] max_packet_size.
+	MaxBytes int
 	// Queue is how many messages may wait for the sender (default 1024); beyond it a data
 	// message is spooled at once and a retained one held.
 	Queue int
@@ -85,6 +93,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 500
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
 	}
 	if c.Queue <= 0 {
 		c.Queue = 1024
@@ -448,73 +459,4 @@ func (o *Outbox) linkRestored() {
 	}
 	o.requestFlush()
 	o.poke()
-}
-
-// drain replays the spool, oldest first, while the gate is open. A batch leaves the spool
-// only on its acknowledgement; an unacknowledged batch is sent again (the store drops
-// what it already has). It returns an error only when ctx ends.
-func (o *Outbox) drain(ctx context.Context) error {
-	for {
-		o.mu.Lock()
-		open := o.linkUp && o.ready
-		o.mu.Unlock()
-		if !open {
-			return nil
-		}
-		entries, err := o.cfg.Spool.Oldest(o.cfg.Batch)
-		if err != nil {
-			o.fault.Fail(fmt.Errorf("read: %w", err))
-			return nil
-		}
-		if len(entries) == 0 {
-			return nil
-		}
-		id := o.batch.Add(1)
-		r := ingest.Replay{Batch: id, Messages: make([]ingest.ReplayMessage, len(entries))}
-		ids := make([]uint64, len(entries))
-		for i, e := range entries {
-			r.Messages[i] = ingest.ReplayMessage{Topic: e.Topic, Payload: e.Payload, PublishedAt: contract.Timestamp(e.At)}
-			ids[i] = e.ID
-		}
-		pctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
-		err = o.client.Publish(pctx, ingest.ReplayTopic(o.cfg.Unit), contract.Marshal(r), pubsub.AtLeastOnce, false)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			o.log.Debug("replay not sent", "err", err)
-			o.linkDown()
-			return nil
-		}
-		if !o.awaitAck(ctx, id) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			o.log.Debug("replay not acknowledged; will send it again", "batch", id)
-			return nil
-		}
-		if err := o.cfg.Spool.Delete(ids); err != nil {
-			o.fault.Fail(fmt.Errorf("delete replayed messages: %w", err))
-			return nil
-		}
-		o.replayed.Add(int64(len(ids)))
-	}
-}
-
-func (o *Outbox) awaitAck(ctx context.Context, id uint64) bool {
-	timeout := time.NewTimer(o.cfg.AckTimeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case a := <-o.acks:
-			if a.Batch == id {
-				return true
-			}
-		case <-timeout.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
 }
