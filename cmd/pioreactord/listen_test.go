@@ -78,7 +78,7 @@ func TestLeaderRefusesUnsafeListeners(t *testing.T) {
 		{"http key without cert", [][3]string{{"ui", "tls_key_file", keyFile}}, "[ui] tls_cert_file and tls_key_file"},
 		{"http cert does not load", [][3]string{{"ui", "tls_cert_file", missing}, {"ui", "tls_key_file", keyFile}}, "[ui] tls_cert_file"},
 		{"mqtt key is the cert", [][3]string{{"mqtt", "tls_cert_file", certFile}, {"mqtt", "tls_key_file", certFile}}, "[mqtt] tls_cert_file"},
-		{"max packet size too small", [][3]string{{"mqtt", "max_packet_size", "10"}}, "maximum packet size"},
+		{"max packet size too small", [][3]string{{"mqtt", "max_packet_size", "10"}}, "[mqtt] max_packet_size (error in [mqtt] parameter max_packet_size: 10 is out of range 1024 to 268435455)"},
 		{"max packet size not a number", [][3]string{{"mqtt", "max_packet_size", "big"}}, "max_packet_size"},
 	}
 	for _, tt := range tests {

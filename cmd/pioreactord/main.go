@@ -58,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	confProblems, err := validateAtStart(o, conf, unitConfigPath)
+	if err != nil {
+		return err
+	}
 	if err := o.listenFromConfig(conf); err != nil {
 		return err
 	}
@@ -69,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logs := logging.New(stderr, logging.Options{Now: clk.Now, Level: consoleLevel(o, conf)})
 	log := slog.New(logs)
+	logConfigProblems(log, confProblems)
 
 	d := &daemon{opts: o, conf: conf, clock: clk, log: log, stdout: stdout, unitConfigPath: unitConfigPath}
 	defer d.closeAll()
@@ -109,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logConn, err := d.dialer.Dial(ctx, pubsub.Options{ClientID: "logs-" + o.unit + "-" + pubsub.ClientSuffix()})
 	if err != nil {
 		_ = stopBackground()
+		if ctx.Err() != nil {
+			return nil // stopped while starting: cancellation is not an error
+		}
 		return fmt.Errorf("connect log sink to the broker: %w", err)
 	}
 	logs.SetPublisher(d.logSink(logConn))

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -95,18 +96,42 @@ var typedKeys = []typedKey{
 // the same readers they use (Int, Float, Bool, MQTT, PhotodiodeChannels), and every value
 // interpolating. It is what the daemon runs at start and what the config editors run
 // before saving, so a file that saves is a file that starts. Errors are *ValidationError
-// naming section and key.
+// naming section and key, except interpolation problems (which name them in their text).
 func (c *Config) Validate() error {
 	var errs []error
+	for _, p := range c.ValidateEach() {
+		errs = append(errs, p.Err)
+	}
+	return errors.Join(errs...)
+}
+
+// Problem is one value Validate refuses.
+type Problem struct {
+	Section, Key string // Key is "" for a problem of the section as a whole
+	Err          error
+}
+
+// Line is the 1-based line of text that sets the refused value (see locateKey); 0 when
+// text does not set it.
+func (p Problem) Line(text []byte) int { return locateKey(text, p.Section, p.Key) }
+
+// ValidateEach is Validate as a list, for a caller that treats problems differently by
+// where they are (the daemon refuses to start for its listeners' keys, only logs a job's).
+func (c *Config) ValidateEach() []Problem {
+	var out []Problem
 	bad := func(section, key string, err error) {
 		msg := "Invalid value for [" + section + "]"
 		if key != "" {
 			msg += " " + key
 		}
-		errs = append(errs, &ValidationError{Msg: msg, Detail: err.Error(), section: section, key: key})
+		out = append(out, Problem{section, key, &ValidationError{Msg: msg, Detail: err.Error(), section: section, key: key}})
 	}
-	for _, err := range c.Problems() {
-		errs = append(errs, err)
+	for _, name := range append([]string{defaultSection}, c.names...) { // as Problems
+		for _, k := range c.own[name] {
+			if err := c.bad[name][k]; err != nil {
+				out = append(out, Problem{name, k, err})
+			}
+		}
 	}
 	for _, k := range typedKeys {
 		if err := c.checkTyped(k); err != nil {
@@ -131,7 +156,7 @@ func (c *Config) Validate() error {
 			bad(SecPhotodiode, "", err)
 		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // checkTyped reads k as the daemon or job does and applies its rule.
@@ -164,10 +189,12 @@ func (c *Config) checkTyped(k typedKey) error {
 	case k.rule == positive && !(v > 0):
 		return fmt.Errorf("error in [%s] parameter %s: must be greater than 0", k.section, k.key)
 	case ranged && (v < b[0] || v > b[1]):
-		return fmt.Errorf("error in [%s] parameter %s: %v is out of range %v to %v", k.section, k.key, v, b[0], b[1])
+		return fmt.Errorf("error in [%s] parameter %s: %s is out of range %s to %s", k.section, k.key, num(v), num(b[0]), num(b[1]))
 	}
 	return nil
 }
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // locateKey returns the 1-based line of section/key in text (the last occurrence, which
 // wins), or of the section's header when key is "", 0 when it is not there (a [DEFAULT]

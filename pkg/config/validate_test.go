@@ -3,7 +3,9 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -223,5 +225,27 @@ func TestValidateTemplate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want it to name %s", err, want)
 		}
+	}
+}
+
+// ValidateEach names the section and key of every refused value, interpolation problems
+// included, and finds the line that sets it.
+func TestValidateEach(t *testing.T) {
+	t.Parallel()
+	text := goodShared + "broker_port=abc\n[x]\nbad=100%\n"
+	c, err := Parse([]byte(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.ValidateEach() {
+		got = append(got, fmt.Sprintf("[%s] %s line %d", p.Section, p.Key, p.Line([]byte(text))))
+	}
+	want := []string{"[x] bad line 8", "[mqtt] broker_port line 6"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ValidateEach = %q, want %q", got, want)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "[x] bad") || !strings.Contains(err.Error(), "broker_port") {
+		t.Errorf("Validate = %v, want both problems", err)
 	}
 }

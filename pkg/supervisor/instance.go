@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -219,12 +220,24 @@ func (in *instance) jobID() int64 { return in.rt.jobID }
 // run executes the job; whatever happens inside, the job is finished afterwards.
 func (in *instance) run(ctx context.Context) {
 	err := in.safeRun(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+	case stoppedBy(ctx, err):
+		// The job saw its own stop (a shutdown, a DELETE) mid-call: not a failure, and a
+		// clean shutdown must log no ERROR.
+		in.rt.log.Debug("job ended by its stop", "err", err)
+	default:
 		in.rt.log.Error(err.Error())
 	}
 	in.cancel() // helpers started with Runtime.Go watch the job's ctx
 	in.rt.joinHelpers(stopWait)
 	in.finish(err)
+}
+
+// stoppedBy reports whether err is ctx's own cancellation after ctx ended: what a job
+// returns when its stop interrupts a subscribe, a read or a sleep.
+func stoppedBy(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 func (in *instance) safeRun(ctx context.Context) (err error) {
