@@ -81,17 +81,18 @@ func (s *Server) proxyDescriptors(kind, path string, local echo.HandlerFunc) ech
 		if err != nil {
 			return err
 		}
+		target := path // per request: the handler is shared
 		if strings.Contains(path, ":type") {
 			typ, err := automationType(c)
 			if err != nil {
 				return err
 			}
-			path = strings.Replace(path, ":type", typ, 1)
+			target = strings.Replace(path, ":type", typ, 1)
 		}
 		if unit == s.leaderName() {
 			return local(c)
 		}
-		r := s.leader().Cluster.Call(c.Request().Context(), unit, cluster.Request{Path: path})
+		r := s.leader().Cluster.Call(c.Request().Context(), unit, cluster.Request{Path: target})
 		if !r.OK {
 			return unitFailure(r, "Fetching "+kind+" descriptors")
 		}

@@ -113,7 +113,8 @@ func TestDescriptorRoutes(t *testing.T) {
 		}
 	}
 	// The leader's proxy answers the worker's own list, untouched.
-	for _, p := range []string{"jobs/descriptors", "settings/descriptors", "automations/descriptors/dosing"} {
+	for _, p := range []string{"jobs/descriptors", "settings/descriptors", "automations/descriptors/dosing",
+		"automations/descriptors/temperature", "automations/descriptors/led"} {
 		_, direct := call(t, wsrv.URL, "GET", "/unit_api/"+p, nil)
 		_, proxied := call(t, lsrv.URL, "GET", "/api/workers/pio01/"+p, nil)
 		if direct != proxied {
