@@ -110,7 +110,7 @@ func (d *daemon) open(ctx context.Context) error {
 		if d.profiles, err = d.openProfiles(); err != nil {
 			return err
 		}
-		own.extra = []supervisor.Spec{d.profileSpec(ctx, d.profiles, d.leaderSupervisor)}
+		own.extra = []supervisor.Spec{d.profileSpec(d.profiles, d.leaderSupervisor)}
 	}
 	self, err := openUnit(o.unit, own)
 	if err != nil {
@@ -188,6 +188,7 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 			Publisher: conn, Calibrations: u.dosing.Calibrations, Bioreactor: bioreactorBook{u.dosing.Bioreactor, d.conf}}
 		if shared := d.sharedConfigPath(); shared != "" {
 			cfg.ConfigFiles = &api.ConfigFiles{Shared: shared, Unit: d.unitConfigPath}
+			cfg.CheckConfig = checkSavedConfig
 			if i > 0 && d.opts.configPath == "" {
 				cfg.ConfigFiles.Unit = filepath.Join(d.opts.dataDir, u.name, "unit_config.ini") // each simulated unit its own
 			}

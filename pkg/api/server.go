@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pioreactor/pioreactord/pkg/api/task"
+	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/descriptor"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	// ConfigFiles are this unit's config.ini and unit_config.ini; nil makes the config
 	// routes answer 501.
 	ConfigFiles *ConfigFiles
+	// CheckConfig runs, after config.Validate, on the effective config a save would give
+	// (config.ini with this unit's unit_config.ini layered over it); an error refuses the
+	// save with a 400 quoting it. The daemon hands it the jobs' own checks, which this
+	// package may not import. Optional.
+	CheckConfig func(*config.Config) error
 	// WebSocket is the broker's MQTT-over-WebSocket listener as browsers reach it: the
 	// leader's GET /api/config/shared tells the dashboard about it (zero values keep the
 	// file's). A page host that is loopback is replaced by the host the page came from.
@@ -99,7 +105,7 @@ type Server struct {
 	debounce *debouncer
 
 	bioreactor BioreactorStore
-	started    time.Time // when New ran: the web server status reports it
+	started    time.Time  // when New ran: the web server status reports it
 	configMu   sync.Mutex // one config write (and its fan-out) at a time
 }
 

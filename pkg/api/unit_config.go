@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -142,6 +143,9 @@ func (s *Server) writeUnitConfig(f *ConfigFiles, text []byte) error {
 	if err := config.ValidateUnit(text, shared); err != nil {
 		return invalidConfig(err)
 	}
+	if err := s.checkJobs(shared, config.Normalize(text)); err != nil {
+		return err
+	}
 	if err := f.WriteUnit(config.Normalize(text)); err != nil {
 		return internal("Could not write unit_config.ini.", err)
 	}
@@ -155,10 +159,34 @@ func (s *Server) writeSharedConfig(f *ConfigFiles, text []byte) error {
 	if err := config.ValidateShared(text); err != nil {
 		return invalidConfig(err)
 	}
+	unit, err := f.ReadUnit()
+	if err != nil {
+		return readFailed("unit_config.ini", err)
+	}
+	if err := s.checkJobs(config.Normalize(text), unit); err != nil {
+		return err
+	}
 	if err := f.WriteShared(config.Normalize(text)); err != nil {
 		return internal("Could not write config.ini.", err)
 	}
 	s.configSaved()
+	return nil
+}
+
+// checkJobs runs Config.CheckConfig on the effective config of the two files, as the daemon
+// will read them at its next start: a value a job would refuse is refused now.
+func (s *Server) checkJobs(shared, unit []byte) error {
+	if s.cfg.CheckConfig == nil {
+		return nil
+	}
+	c, err := config.Parse(shared, unit)
+	if err != nil {
+		return invalidConfig(err)
+	}
+	if err := s.cfg.CheckConfig(c); err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return httpError(http.StatusBadRequest, "Invalid value: "+first, err.Error(), "Fix the value named and save again.")
+	}
 	return nil
 }
 
