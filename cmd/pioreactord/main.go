@@ -189,13 +189,28 @@ func loadConfig(o options) (conf *config.Config, unitPath string, err error) {
 		}
 	}
 	if o.sim && conf.LeaderHostname() == "localhost" {
-		leader := o.unit
-		if o.role == "worker" {
-			leader = "leader"
+		leader, err := simLeaderName(o)
+		if err != nil {
+			return nil, "", err
 		}
 		conf = conf.With([][3]string{{"cluster.topology", "leader_hostname", leader}, {"cluster.topology", "leader_address", "127.0.0.1"}})
 	}
 	return conf, unitPath, nil
+}
+
+// simLeaderName is the leader a --sim daemon without a config expects. A simulated cluster
+// without a config runs on one machine, and a leader without --unit is named after the
+// host: a worker must expect the same name, or its outbox never sees the leader's streamer
+// and never replays what it spooled during an outage.
+func simLeaderName(o options) (string, error) {
+	if o.role != "worker" {
+		return o.unit, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("a simulated worker without a config names its leader after the host: %w", err)
+	}
+	return host, nil
 }
 
 // consoleLevel is [logging] console_log_level; the built-in template's DEBUG would bury the

@@ -39,13 +39,16 @@ func simConfigFiles(o options) (shared, unit string, err error) {
 // simTemplate is the template with the leader named and addressed (a valid shared config
 // needs both) and a [simulation] section to tune the simulated bioreactors in.
 func simTemplate(o options) []byte {
-	leader := o.unit
-	if o.role == "worker" {
-		leader = "leader"
+	leader, err := simLeaderName(o)
+	if err != nil {
+		leader = "leader" // no hostname: the user names the leader in this file
 	}
 	t := config.Template()
 	t = bytes.Replace(t, []byte("\nleader_hostname=\n"), []byte("\nleader_hostname="+leader+"\n"), 1)
 	t = bytes.Replace(t, []byte("\nleader_address=\n"), []byte("\nleader_address=127.0.0.1\n"), 1)
+	// The simulation's own charts: the true growth rate and temperature beside the estimates.
+	t = bytes.Replace(t, []byte("\n[ui.overview.charts]\n"),
+		[]byte("\n[ui.overview.charts]\nsimulation_true_growth_rate=1\nsimulation_true_liquid_temperature=1\n"), 1)
 	t = append(bytes.TrimRight(t, "\n"), []byte("\n\n[simulation]\n# simulator parameters by snake_case name, e.g. mu_opt_per_hour = 0.8 (docs/simulation.md)\n")...)
 	return t
 }
