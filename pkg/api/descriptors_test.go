@@ -36,10 +36,10 @@ func TestDescriptorRoutes(t *testing.T) {
 	t.Parallel()
 	plugins := filepath.Join(t.TempDir(), "plugins", "ui")
 	for rel, text := range map[string]string{
-		"jobs/stirring.yaml":                     "job_name: stirring\ndisplay_name: Stirring (plugin)\nsource: stir_plugin\npublished_settings:\n  - key: target_rpm\n    type: numeric\n    display: true\n    label: Speed\n    unit: RPM\n",
-		"jobs/broken.yaml":                       "job_name: broken\npublished_settings:\n  - key: [x\n",
-		"automations/dosing/slow.yaml":           "automation_name: slow\ndisplay_name: Slow\ndescription: Doses slowly.\nfields:\n  - key: rate\n    label: Rate\n    unit: mL/h\n    default: 1\n",
-		"charts/plugin_chart.yaml":               "chart_key: plugin_chart\ndata_source: plugin_table\ntitle: Plugin chart\nmqtt_topic: plugin/value\npayload_key: value\n",
+		"jobs/stirring.yaml":                    "job_name: stirring\ndisplay_name: Stirring (plugin)\nsource: stir_plugin\npublished_settings:\n  - key: target_rpm\n    type: numeric\n    display: true\n    label: Speed\n    unit: RPM\n",
+		"jobs/broken.yaml":                      "job_name: broken\npublished_settings:\n  - key: [x\n",
+		"automations/dosing/slow.yaml":          "automation_name: slow\ndisplay_name: Slow\ndescription: Doses slowly.\nfields:\n  - key: rate\n    label: Rate\n    unit: mL/h\n    default: 1\n",
+		"charts/plugin_chart.yaml":              "chart_key: plugin_chart\ndata_source: plugin_table\ntitle: Plugin chart\nmqtt_topic: plugin/value\npayload_key: value\n",
 		"automations/temperature/nameless.yaml": "display_name: Nameless\n",
 	} {
 		p := filepath.Join(plugins, rel)
