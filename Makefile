@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 TEST_DEPS := mosquitto_sub:mosquitto-clients mosquitto_passwd:mosquitto python3:python3
 
-.PHONY: run build test test-deps fuzz lint bench sim-bench clean
+.PHONY: run build test test-deps fuzz lint bench sim-bench clean release
 
 ## run: build and start a simulated leader with three simulated workers (pio01..pio03), cultures growing
 run: build
@@ -54,5 +54,14 @@ sim-bench:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+## release: static, stripped linux/arm64 and linux/arm (GOARM 6 and 7) daemons in ./dist, version stamped
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+DIST    := dist
+release:
+	@mkdir -p $(DIST)
+	@for t in arm64: arm:7 arm:6; do a=$${t%%:*}; v=$${t##*:}; out=$(DIST)/pioreactord-linux-$$a$${v:+v$$v}; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a GOARM=$$v $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $$out ./cmd/pioreactord || exit 1; \
+	  stat -c '%s %n' $$out | awk '{ printf "%-36s %5.1f MB\n", $$2, $$1 / 1048576 }'; done
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
