@@ -10,8 +10,8 @@ import (
 )
 
 // descriptorsOf renders a unit's UI descriptors: the built-ins from its job table once, the
-// ui/ folders of $DOT_PIOREACTOR (the user's, then the plugins') at every request, so a
-// dropped-in file shows at the next page load.
+// ui/ folders of $DOT_PIOREACTOR (the user's, then the plugins') whenever a file in them
+// changed, so a dropped-in file shows at the next page load.
 func (d *daemon) descriptorsOf(u *unit) func() descriptor.Set {
 	base := descriptor.Builtin(u.sup.Specs(), descriptor.Options{Bioreactor: bioreactorBounds(u, d.conf), Simulation: d.opts.sim})
 	dot := dotPioreactor()
@@ -19,7 +19,7 @@ func (d *daemon) descriptorsOf(u *unit) func() descriptor.Set {
 		{Path: filepath.Join(dot, "ui"), Source: "user"},
 		{Path: filepath.Join(dot, "plugins", "ui"), Source: "plugins"},
 	}
-	return func() descriptor.Set { return base.Load(d.log, folders...) }
+	return descriptor.NewLoader(base, d.log, folders...).Set
 }
 
 // bioreactorBounds are the unit's canonical bioreactor variables: the defaults of

@@ -159,3 +159,25 @@ fields:
 		}
 	}
 }
+
+// TestLoaderRereadsOnChange: the loader reads the files again when one changes, and only then.
+func TestLoaderRereadsOnChange(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	l := NewLoader(Builtin(specs(), Options{}), slog.New(slog.NewTextHandler(&logs, nil)), Folder{Path: dir, Source: "user"})
+	write(t, dir, "jobs/broken.yaml", "job_name: [x\n")
+	l.Set()
+	l.Set()
+	if n := strings.Count(logs.String(), "broken.yaml"); n != 1 {
+		t.Errorf("broken file logged %d times over two reads of unchanged files", n)
+	}
+	write(t, dir, "jobs/mixer.yaml", "job_name: mixer\ndisplay_name: Mixer\n")
+	found := false
+	for _, j := range l.Set().Jobs {
+		found = found || j.JobName == "mixer"
+	}
+	if !found {
+		t.Error("a new file was not read")
+	}
+}
