@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/profile"
 )
 
 const pioHelp = `Usage: pio [OPTIONS] COMMAND [ARGS]...
@@ -104,6 +105,9 @@ func (a *app) runJob(ctx context.Context, args []string) error {
 	job := rest[0]
 	if strings.HasPrefix(job, "-") {
 		return usageErr(usage, "No such option: %s", job)
+	}
+	if job == profile.JobName {
+		return a.profileRun(ctx, rest[1:])
 	}
 	posArgs, opts := passThrough(rest[1:])
 	req := contract.RunRequest{Args: posArgs, Options: opts, Env: a.runEnv(), ConfigOverrides: overrides}

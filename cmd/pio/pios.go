@@ -12,6 +12,7 @@ import (
 
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/profile"
 )
 
 const piosHelp = `Usage: pios [OPTIONS] COMMAND [ARGS]...
@@ -53,6 +54,9 @@ func (a *app) pios(ctx context.Context, args []string) error {
 }
 
 func (a *app) piosRun(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == profile.JobName {
+		return a.profileRun(ctx, args[1:]) // the leader runs profiles for every worker
+	}
 	c := a.command("run", piosHelp)
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
 		fmt.Fprintln(a.stdout, "Usage: pios run JOB [--config-override S K V]... [--units U]... [--experiments E]... [-y] [--json] [JOB OPTIONS]...")

@@ -110,7 +110,7 @@ func (d *daemon) open(ctx context.Context) error {
 		if d.profiles, err = d.openProfiles(); err != nil {
 			return err
 		}
-		own.extra = []supervisor.Spec{d.profileSpec(d.profiles, d.leaderSupervisor)}
+		own.extra = []supervisor.Spec{d.profileSpec(ctx, d.profiles, d.leaderSupervisor)}
 	}
 	self, err := openUnit(o.unit, own)
 	if err != nil {

@@ -22,6 +22,9 @@ type JobDeps struct {
 	Cluster Cluster
 	// Known lists the cluster's jobs and units for validation (nil: not checked).
 	Known func(ctx context.Context) Known
+	// ShuttingDown reports whether the daemon is stopping: a run it cuts short is recorded as
+	// interrupted (as after a crash), not as stopped by a user. Nil means never.
+	ShuttingDown func() bool
 }
 
 // Args are the parsed arguments of the job: `execute FILE EXPERIMENT` or `verify FILE`.
@@ -33,9 +36,11 @@ type Args struct {
 // ParseArgs reads the job's arguments and its dry-run option.
 func ParseArgs(args []string, options map[string]any) (Args, error) {
 	a := Args{}
-	_, a.DryRun = options["dry-run"]
-	if _, ok := options["dry_run"]; ok {
-		a.DryRun = true
+	for _, key := range []string{"dry-run", "dry_run"} {
+		// The dashboard sends {"dry-run": null}, pio sends dry_run: true.
+		if v, ok := options[key]; ok && (v == nil || truthy(normalize(v))) {
+			a.DryRun = true
+		}
 	}
 	switch {
 	case len(args) == 3 && args[0] == "execute":
@@ -129,7 +134,8 @@ func (j *job) Run(ctx context.Context, rt *supervisor.Runtime) error {
 func (j *job) execute(ctx context.Context, rt *supervisor.Runtime) error {
 	key := JobName + "/" + strconv.FormatInt(rt.JobID(), 10)
 	clk := rt.Clock()
-	started := contract.FormatTime(clk.Now())
+	origin := clk.Now()
+	started := contract.FormatTime(origin)
 	base := filepath.Base(j.args.File)
 	info := RunInfo{JobID: rt.JobID(), Name: j.profile.Name, File: base, Experiment: rt.Experiment(), StartedAt: started, DryRun: j.args.DryRun}
 	seq, err := j.deps.Journal.Begin(info)
@@ -156,7 +162,7 @@ func (j *job) execute(ctx context.Context, rt *supervisor.Runtime) error {
 	}
 	lastCount := 0
 	run := &Run{Profile: j.profile, Experiment: rt.Experiment(), Source: key, DryRun: j.args.DryRun, Cluster: j.deps.Cluster,
-		Values: NewLiveValues(rt), Clock: clk, Log: rt.Log(),
+		Values: NewLiveValues(rt), Clock: clk, Log: rt.Log(), Start: origin,
 		OnProgress: func(p Progress) {
 			progress := 0.0
 			if total := p.ActionCount + p.Pending; total > 0 {
@@ -177,11 +183,18 @@ func (j *job) execute(ctx context.Context, rt *supervisor.Runtime) error {
 	case runErr != nil:
 		status = StatusFailed
 		rt.Log().Error(fmt.Sprintf("Profile %s failed: %v", j.profile.Name, runErr))
+	case ctx.Err() != nil && j.deps.ShuttingDown != nil && j.deps.ShuttingDown():
+		status = StatusInterrupted
+		runErr = errors.New("the leader shut down during the run; its remaining actions will not run")
+		rt.Log().Warn(fmt.Sprintf("Profile %s was interrupted by a shutdown of the leader after %d action(s); it will not resume.", j.profile.Name, lastCount))
 	case ctx.Err() != nil:
 		status = StatusStopped
 	}
 	publish("experiment_profile_name", nil)
 	publish("start_time_utc", nil)
 	err = j.deps.Journal.End(seq, status, contract.FormatTime(clk.Now()), runErr)
+	if status == StatusInterrupted {
+		return err
+	}
 	return errors.Join(runErr, err)
 }

@@ -72,6 +72,9 @@ type Run struct {
 	OnRecord func(Record)
 	// StepDelay spaces the units of a common-block action apart (0 means 10 ms).
 	StepDelay time.Duration
+	// Start is the origin of the schedule (zero: when Execute begins); the job sets it to the
+	// start time it publishes, so the published time is the one actions are counted from.
+	Start time.Time
 
 	sched       scheduler
 	start       time.Time
@@ -105,7 +108,10 @@ func (r *Run) Execute(ctx context.Context) error {
 		units[i] = w.Unit
 	}
 	r.sched = scheduler{clk: r.Clock}
-	r.start = r.Clock.Now()
+	r.start = r.Start
+	if r.start.IsZero() {
+		r.start = r.Clock.Now()
+	}
 	r.Log.Info(fmt.Sprintf("Executing profile %s on %d worker(s) of %s.", p.Name, len(units), r.Experiment), "dry_run", r.DryRun)
 	for _, jb := range p.Common {
 		for _, a := range jb.Actions {
