@@ -94,7 +94,7 @@ func newStoreCluster(t *testing.T, workers ...string) *storeCluster {
 		}})
 	s, err := New(Config{Unit: listingUnit{sc.units["leader"]}, Now: sc.clock.Now, Version: "26.6.0", ConfigFiles: sc.files["leader"],
 		Descriptors: testDescriptors("leader"),
-		Leader: &Leader{Store: db, Publisher: sc.pub, Cluster: cl, ConfigHistory: sc.history,
+		Leader: &Leader{Store: db, Publisher: sc.pub, Cluster: cl, ConfigHistory: sc.history, Profiles: testProfiles(t, dir),
 			Addresses: map[string]string{"pio01": "192.168.1.11", "pio02": "127.0.0.1:4100"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,26 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/profile"
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
+
+// testProfiles is an empty profile folder and journal under dir.
+func testProfiles(t *testing.T, dir string) *Profiles {
+	t.Helper()
+	j, _, err := profile.OpenJournal(filepath.Join(dir, "profile_runs.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Profiles{Dir: &profile.Dir{Path: filepath.Join(dir, "profiles")}, Journal: j}
+}
 
 // uiRoute is one line of testdata/ui_routes.txt: a route the dashboard calls.
 type uiRoute struct {
@@ -101,10 +113,10 @@ func shape(v any) any {
 
 // coverageBodies are the bodies too long for ui_routes.txt.
 var coverageBodies = map[string]any{
-	"@shared":      map[string]string{"code": testShared},
-	"@calibration": map[string]any{"calibration_data": strings.Replace(pumpYAML, "media-pump-2025", "cal3", 1)},
-	"@profile":     map[string]string{"filename": "coverage.yaml", "body": "experiment_profile_name: coverage\nmetadata:\n  author: test\n"},
-	"@profile_body": map[string]string{"body": "experiment_profile_name: coverage\nmetadata:\n  author: test\n"},
+	"@shared":       map[string]string{"code": testShared},
+	"@calibration":  map[string]any{"calibration_data": strings.Replace(pumpYAML, "media-pump-2025", "cal3", 1)},
+	"@profile":      map[string]string{"filename": "coverage.yaml", "body": goodProfile},
+	"@profile_body": map[string]string{"body": goodProfile},
 }
 
 // TestUIRouteCoverage walks every route the dashboard calls (testdata/ui_routes.txt, the
