@@ -15,8 +15,10 @@
 //     acknowledged may still have died with it.
 //
 // When the link is up and the streamer ready, Run replays the spool oldest first, in
-// batches on ingest.ReplayTopic; a batch leaves the spool only when the streamer
-// acknowledges it after committing its rows. Whatever is sent twice is dropped by the
+// batches on ingest.ReplayTopic of at most Batch messages and MaxBytes bytes (a replay the
+// broker refuses as too large would be sent again forever); a batch leaves the spool only
+// when the streamer acknowledges it after committing its rows. A message too large for a
+// batch on its own is dropped, counted and logged. Whatever is sent twice is dropped by the
 // store (store.Insert), so each row is stored once.
 //
 // Invariants:
