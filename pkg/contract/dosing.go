@@ -19,6 +19,12 @@ const (
 	SourcePumpCalibration     = "pump_calibration" // DosingEvent.SourceOfEvent the projection ignores
 )
 
+// MaxDoseML bounds, in mL, the volume of one pump run and of one dosing event: 10 L, far
+// beyond any vessel, yet small enough that a book's sums stay exact. A unit's bioreactor
+// book and the leader's store both refuse an event beyond it (the store also refuses a
+// negative one below its small floor for the corrections of a dose stopped early).
+const MaxDoseML = 10_000.0
+
 // DosingEventsTopic is pioreactor/<unit>/<exp>/dosing_events (QoS 2, not retained).
 func DosingEventsTopic(unit, experiment string) string {
 	return Topic(unit, experiment, DosingEventsSegment)

@@ -18,7 +18,8 @@
 //     Stats.Fault; the streamer writes the failed rows again every few seconds and says
 //     ready once a commit works.
 //   - A log message is stored with at most MaxLogMessage bytes; a dosing event's
-//     volume_change must lie in [MinVolumeChangeML, MaxVolumeChangeML] (else malformed).
+//     volume_change must lie in [MinVolumeChangeML, MaxVolumeChangeML] (else malformed):
+//     the top is contract.MaxDoseML, the bound of the unit's own book.
 //   - At start the streamer republishes every current assignment, retained, from the
 //     store: a restarted broker has forgotten them.
 //   - A clean stop is not an error: handlers still running finish their writes, the

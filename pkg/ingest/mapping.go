@@ -298,11 +298,12 @@ func parseBare(m msg, r *store.Row) error {
 }
 
 // The range of a stored dosing event's volume_change. A negative one is the correction of
-// a dose stopped early, at most one half-second chunk of a pump; no Pioreactor vessel
-// holds a litre. Anything outside is a broken or hostile publisher: malformed.
+// a dose stopped early, at most one half-second chunk of a pump; the top is the bound the
+// unit's book applies (contract.MaxDoseML), so that the store keeps every event the book
+// counted. Anything outside is a broken or hostile publisher: malformed.
 const (
 	MinVolumeChangeML = -1.0
-	MaxVolumeChangeML = 1000.0
+	MaxVolumeChangeML = contract.MaxDoseML
 )
 
 func parseDosing(m msg, r *store.Row) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
 // Every duration a user can give a job (a start option, a /set, a config key) becomes a
@@ -34,9 +35,9 @@ const (
 	maxPumpRun = 24 * time.Hour
 )
 
-// maxDoseML bounds the volume of one pump run and of one dosing event (10 L: far beyond any
-// vessel, yet small enough that the book's sums stay exact).
-const maxDoseML = 10_000.0
+// maxDoseML bounds the volume of one pump run and of one dosing event: the bound the
+// leader's store applies too.
+const maxDoseML = contract.MaxDoseML
 
 // minSubdoseML is the smallest [dosing_automation.config] max_subdose.
 const minSubdoseML = 0.01
