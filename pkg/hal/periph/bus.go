@@ -33,7 +33,12 @@ func (p periphBus) Tx(addr uint16, w, r []byte) error { return p.b.Tx(addr, w, r
 func (p periphBus) SetSpeed(physic.Frequency) error {
 	return errors.New("i2c: speed is set by the kernel")
 }
-func (p periphBus) String() string       { return "i2c-1" }
-func asI2C(b Bus) i2c.Bus                { return periphBus{b} }
-func hex(addr uint16) string             { return fmt.Sprintf("0x%02X", addr) }
-func present(p Prober, addr uint16) bool { return p.Probe(addr) == nil }
+func (p periphBus) String() string { return "i2c-1" }
+func asI2C(b Bus) i2c.Bus          { return periphBus{b} }
+func hex(addr uint16) string       { return fmt.Sprintf("0x%02X", addr) }
+
+// probeByRead: i2cdetect reads one byte instead of writing zero at these addresses, where a
+// write could move an EEPROM's pointer or trigger a write-only chip.
+func probeByRead(addr uint16) bool {
+	return (addr >= 0x30 && addr <= 0x37) || (addr >= 0x50 && addr <= 0x5F)
+}

@@ -80,6 +80,7 @@ type SysfsPWM struct {
 	on     bool
 	off    bool // released
 	sleep  func(time.Duration)
+	writeF func(path, value string) error // writeFile; tests record or fail writes
 }
 
 var (
@@ -90,7 +91,7 @@ var (
 // NewSysfsPWM exports channel ch of chip (waiting for the kernel and udev), then sets the
 // period for hz with the duty at 0.
 func NewSysfsPWM(chip string, ch int, hz float64) (*SysfsPWM, error) {
-	p := &SysfsPWM{dir: filepath.Join(chip, fmt.Sprintf("pwm%d", ch)), sleep: time.Sleep}
+	p := &SysfsPWM{dir: filepath.Join(chip, fmt.Sprintf("pwm%d", ch)), sleep: time.Sleep, writeF: writeFile}
 	if err := p.export(chip, ch); err != nil {
 		return nil, err
 	}
@@ -218,7 +219,7 @@ func (p *SysfsPWM) retry(file, value string) error {
 }
 
 func (p *SysfsPWM) write(file, value string) error {
-	if err := writeFile(filepath.Join(p.dir, file), value); err != nil {
+	if err := p.writeF(filepath.Join(p.dir, file), value); err != nil {
 		return fmt.Errorf("hardware PWM: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package periph
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,66 @@ func TestSysfsPWMExportWaits(t *testing.T) {
 	}
 	if got := readAttr(t, chip, "export"); got != "0" || polls != 3 {
 		t.Fatalf("export %q after %d polls", got, polls)
+	}
+}
+
+// The period never changes under a non-zero duty: the kernel refuses a duty longer than the
+// period, and a pump would see one odd pulse.
+func TestSysfsPWMDutyZeroBeforePeriod(t *testing.T) {
+	t.Parallel()
+	var writes []string
+	p := &SysfsPWM{dir: "/pwm0", sleep: func(time.Duration) {}, writeF: func(path, v string) error {
+		writes = append(writes, filepath.Base(path)+"="+v)
+		return nil
+	}}
+	if err := p.setPeriod(250); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetDutyCycle(50); err != nil {
+		t.Fatal(err)
+	}
+	writes = nil
+	if err := p.SetFrequency(500); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"duty_cycle=0", "period=2000000", "duty_cycle=1000000"}
+	if strings.Join(writes, " ") != strings.Join(want, " ") {
+		t.Fatalf("writes %v, want %v", writes, want)
+	}
+}
+
+// udev fixes a new channel's permissions a moment after the kernel creates it: a duty write
+// that is refused is retried after 50, 100 and 150 ms, then once more.
+func TestSysfsPWMRetriesPermission(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		refusals int
+		fails    bool
+	}{{0, false}, {2, false}, {3, false}, {4, true}} {
+		var slept []time.Duration
+		n := 0
+		p := &SysfsPWM{dir: "/pwm1", period: 4e6, sleep: func(d time.Duration) { slept = append(slept, d) }, writeF: func(path, v string) error {
+			if filepath.Base(path) == "duty_cycle" && n < tc.refusals {
+				n++
+				return fs.ErrPermission
+			}
+			return nil
+		}}
+		err := p.SetDutyCycle(10)
+		if (err != nil) != tc.fails || (tc.fails && !errors.Is(err, fs.ErrPermission)) {
+			t.Fatalf("%d refusals: %v", tc.refusals, err)
+		}
+		if want := min(tc.refusals, 3); len(slept) != want {
+			t.Fatalf("%d refusals: slept %v", tc.refusals, slept)
+		}
+	}
+}
+
+func TestProbeByRead(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[uint16]bool{0x2C: false, 0x30: true, 0x37: true, 0x48: false, 0x50: true, 0x5F: true, 0x4F: false} {
+		if probeByRead(addr) != want {
+			t.Errorf("probeByRead(%#x) = %v", addr, !want)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func (b *devBus) Tx(addr uint16, w, r []byte) error {
 func (b *devBus) Probe(addr uint16) error {
 	msg := i2cMsg{addr: addr}
 	var one [1]byte
-	if (addr >= 0x30 && addr <= 0x37) || (addr >= 0x50 && addr <= 0x5F) {
+	if probeByRead(addr) {
 		msg = i2cMsg{addr: addr, flags: i2cMsgRead, len: 1, buf: uintptr(unsafe.Pointer(&one[0]))}
 	}
 	err := b.rdwr([]i2cMsg{msg})
