@@ -115,9 +115,15 @@ func Inspect(cfg Config) *Hardware {
 		r.problem("%v", err)
 		return h
 	}
-	r.HAT = fmt.Sprintf("%s (vendor %q), serial %s", id.Product, id.Vendor, id.Serial)
 	if !id.HATPresent {
-		r.problem("%v: %s/hat says vendor %q, product %q (attach the HAT; HAT_PRESENT=1 forces it)", ErrNoHAT, cfg.DeviceTree, id.Vendor, id.Product)
+		r.HAT = "none"
+		if id.Vendor == "" {
+			// The firmware reads the EEPROM at boot only: a HAT seated later is not seen.
+			r.problem("%v: no HAT EEPROM under %s/hat (is the HAT seated? was it there at boot?); HAT_PRESENT=1 and HARDWARE=1.2 force one", ErrNoHAT, cfg.DeviceTree)
+		} else {
+			r.HAT = fmt.Sprintf("%s by %q", id.Product, id.Vendor)
+			r.problem("%v: the HAT's EEPROM names %q, product %q, not Pioreactor Inc.'s HAT", ErrNoHAT, id.Vendor, id.Product)
+		}
 		return h
 	}
 	if !id.HATKnown {
