@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 TEST_DEPS := mosquitto_sub:mosquitto-clients mosquitto_passwd:mosquitto python3:python3
 
-.PHONY: run build test test-deps fuzz lint bench sim-bench clean release
+.PHONY: run build test test-deps fuzz lint bench sim-bench clean release deploy-check
 
 ## run: build and start a simulated leader with three simulated workers (pio01..pio03), cultures growing
 run: build
@@ -62,6 +62,10 @@ release:
 	@for t in arm64: arm:7 arm:6; do a=$${t%%:*}; v=$${t##*:}; out=$(DIST)/pioreactord-linux-$$a$${v:+v$$v}; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a GOARM=$$v $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $$out ./cmd/pioreactord || exit 1; \
 	  stat -c '%s %n' $$out | awk '{ printf "%-36s %5.1f MB\n", $$2, $$1 / 1048576 }'; done
+
+## deploy-check: the release builds, the systemd units verify, install.sh is idempotent (CI)
+deploy-check: release build
+	bash deploy/check.sh $(BIN)/pioreactord
 
 clean:
 	rm -rf $(BIN) $(DIST)
