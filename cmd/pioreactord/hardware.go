@@ -22,8 +22,8 @@ import (
 var hardwareHook func(*periph.Config)
 
 // hardwareConfig is where the HAT is and what the environment and config.ini say about it
-// (spec: HAT_PRESENT, HARDWARE, FIRMWARE, MODEL_NAME/MODEL_VERSION; [PWM], [stirring.config]
-// pwm_hz, [hardware] pwm_chip and gpio_chip_label).
+// (HAT_PRESENT, HARDWARE, FIRMWARE, MODEL_NAME/MODEL_VERSION; [PWM], [stirring.config] pwm_hz,
+// [od_reading.config] local_ac_hz, [hardware] pwm_chip and gpio_chip_label).
 func hardwareConfig(conf *config.Config, clk clock.Clock, log *slog.Logger) (periph.Config, error) {
 	c := periph.Config{HardwareDir: filepath.Join(dotPioreactor(), "hardware"), Clock: clk, Log: log, Roles: conf.PWMRoles()}
 	c.Identity = periph.IdentityOverrides{HATPresent: os.Getenv("HAT_PRESENT") == "1", HATVersion: os.Getenv("HARDWARE")}
@@ -37,6 +37,11 @@ func hardwareConfig(conf *config.Config, clk clock.Clock, log *slog.Logger) (per
 	var err error
 	if c.StirringHz, err = conf.Float("stirring.config", "pwm_hz", 200); err != nil {
 		return c, err
+	}
+	if conf.String("od_reading.config", "local_ac_hz", "") != "" {
+		if c.MainsHz, err = conf.Float("od_reading.config", "local_ac_hz", 0); err != nil {
+			return c, err
+		}
 	}
 	if conf.String("hardware", "pwm_chip", "") != "" {
 		if c.PWMChip, err = conf.Int("hardware", "pwm_chip", 0); err != nil {

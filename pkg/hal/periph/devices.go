@@ -100,14 +100,15 @@ func (h *Hardware) openI2C(cfg Config, l Layout) {
 		return nil, nil, fmt.Errorf("%s: %w: driver %q", role, ErrLayout, s.Driver)
 	}
 
-	pds := &Photodiodes{clk: cfg.Clock, n: odSamples, span: odSpan}
+	pds := &Photodiodes{clk: cfg.Clock, n: odSamples, span: odSpan, mainsHz: cfg.MainsHz}
 	for _, role := range l.Photodiodes() {
 		read, gain, err := reader(role)
 		if err != nil {
 			r.problem("photodiode %s: %v", role, err)
 			continue
 		}
-		pds.chans = append(pds.chans, pdChannel{name: strings.TrimPrefix(role, "pd"), read: read, gain: gain})
+		hum := l.ADC[role].Driver != DriverADS1114
+		pds.chans = append(pds.chans, pdChannel{name: strings.TrimPrefix(role, "pd"), read: read, gain: gain, hum: hum})
 	}
 	if len(pds.chans) > 0 {
 		h.board.Photodiodes = pds

@@ -29,6 +29,7 @@ type Config struct {
 	GPIOLabel  string            // "": chosen by the Pi model
 	Roles      map[string]string // [PWM]: channel -> role, for each output's frequency
 	StirringHz float64           // [stirring.config] pwm_hz (200)
+	MainsHz    float64           // [od_reading.config] local_ac_hz; 0: chosen on the first OD reading
 
 	Clock clock.Clock
 	Log   *slog.Logger

@@ -23,6 +23,8 @@ const (
 type pdChannel struct {
 	name string // "1".."4"
 	read voltmeter
+	// hum: fit the mains-hum sinusoid (RP2040 and ADS1115 inputs; the ADS1114 boards filter it).
+	hum bool
 	// gain is nil on the RP2040 (fixed gain); on an ADS111x it re-ranges after each reading.
 	gain interface {
 		Gain() Gain
@@ -36,15 +38,20 @@ type Photodiodes struct {
 	chans []pdChannel
 	n     int
 	span  time.Duration
+	// mainsHz is the hum's frequency: configured ([od_reading.config] local_ac_hz), else
+	// chosen on the first reading; 0 until then.
+	mainsHz float64
 }
 
 var _ hal.Photodiodes = (*Photodiodes)(nil)
 
-// ReadVolts implements hal.Photodiodes: per channel, the mean of the samples without their
-// minimum and maximum, floored at 0. An ADS111x channel then moves to the gain that suits the
+// ReadVolts implements hal.Photodiodes: per channel, without the samples' minimum and maximum,
+// the offset of the mains-hum fit (RP2040, ADS1115) or the mean (ADS1114), floored at 0. An ADS111x channel then moves to the gain that suits the
 // reading; a clipped sample (ErrOutOfRange) counts at full scale and forces that re-ranging.
 func (p *Photodiodes) ReadVolts(ctx context.Context) (map[string]float64, error) {
 	samples := make([][]float64, len(p.chans))
+	times := make([][]float64, len(p.chans))
+	start := p.clk.Now()
 	for k := 0; k < p.n; k++ {
 		t0 := p.clk.Now()
 		for i, c := range p.chans {
@@ -53,6 +60,7 @@ func (p *Photodiodes) ReadVolts(ctx context.Context) (map[string]float64, error)
 				return nil, fmt.Errorf("read photodiode %s: %w", c.name, err)
 			}
 			samples[i] = append(samples[i], v)
+			times[i] = append(times[i], p.clk.Now().Sub(start).Seconds())
 		}
 		if p.n > 1 {
 			_, frac := math.Modf(0.618034 * float64(k))
@@ -66,7 +74,15 @@ func (p *Photodiodes) ReadVolts(ctx context.Context) (map[string]float64, error)
 	}
 	out := make(map[string]float64, len(p.chans))
 	for i, c := range p.chans {
-		v := math.Max(0, math.Round(trimmedMean(samples[i])*1e10)/1e10)
+		v := trimmedMean(samples[i])
+		if c.hum {
+			ts, ys := trimExtremes(times[i], samples[i])
+			if p.mainsHz == 0 {
+				p.mainsHz = mainsHz(ts, ys)
+			}
+			v = fitHum(ts, ys, p.mainsHz).offset
+		}
+		v = math.Max(0, math.Round(v*1e10)/1e10)
 		out[c.name] = v
 		if c.gain != nil {
 			if g := GainFor(v); g != c.gain.Gain() {
