@@ -3,6 +3,7 @@ package periph_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,6 +99,12 @@ func TestOpenRefuses(t *testing.T) {
 		{"RP2040 firmware not loaded", func(r *periphtest.Rig, cfg *periph.Config) {
 			cfg.Bus = periphtest.NewBus(map[uint16]periphtest.Device{0x48: r.PD1, 0x49: r.PD2, 0x4F: r.Heater})
 		}, []string{"RP2040 HAT MCU at 0x2C", "load_rp2040"}},
+		{"HAT 1.0 with the v1.5 optics", func(r *periphtest.Rig, cfg *periph.Config) {
+			cfg.Identity.HATVersion = "1.0"
+		}, []string{"0x48 is both the ADS1115", "MODEL_NAME"}},
+		{"unknown model", func(r *periphtest.Rig, cfg *periph.Config) {
+			cfg.Model = periph.Model{Name: "pioreactor_1l", Version: "1.0"}
+		}, []string{"bioreactor model pioreactor_1l 1.0"}},
 		{"overlay not loaded", func(r *periphtest.Rig, cfg *periph.Config) {
 			_ = os.RemoveAll(filepath.Join(cfg.PWMRoot, "pwmchip0"))
 		}, []string{"pwm-2chan"}},
@@ -138,3 +145,61 @@ func TestPhotodiodesOnTheRig(t *testing.T) {
 }
 
 func bg() context.Context { return context.Background() }
+
+// HAT 1.0 (a 20 ml v1.0): the ADS1115 reads photodiodes and the rail, the DAC43608 drives the
+// LEDs, the hall sensor and button sit on GPIO 25 and 24, and there is no firmware.
+func TestOpenHAT10(t *testing.T) {
+	t.Parallel()
+	r, cfg := rig(t)
+	adc, dac := &periphtest.ADS1115{}, periphtest.NewDAC43608()
+	adc.Volts = [4]float64{0.12, 0.34, 1.0, 0.67} // pd2, pd1, version, aux
+	cfg.Bus = periphtest.NewBus(map[uint16]periphtest.Device{0x48: adc, 0x49: dac, 0x4F: r.Heater})
+	cfg.Identity.HATVersion = "1.0"
+	cfg.Model = periph.Model{Name: "pioreactor_20ml", Version: "1.0"}
+	cfg.MainsHz = 50
+	h, err := periph.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	b := h.Board()
+	if b.Firmware != nil {
+		t.Fatal("HAT 1.0 has no firmware")
+	}
+	if v, err := b.Rail.RailVolts(bg()); err != nil || v != 5 {
+		t.Fatalf("rail %v, %v", v, err)
+	}
+	got, err := b.Photodiodes.ReadVolts(bg())
+	if err != nil || math.Abs(got["1"]-0.34) > 1e-3 || math.Abs(got["2"]-0.12) > 1e-3 {
+		t.Fatalf("photodiodes %v, %v", got, err)
+	}
+	if err := b.LEDs.SetIntensity("C", 50); err != nil {
+		t.Fatal(err)
+	}
+	if on, code := dac.On(2); !on || code != 128 {
+		t.Fatalf("LED C on %v code %d", on, code)
+	}
+	if !r.Lines.Claimed(25) || !r.Lines.Claimed(24) || r.Lines.Claimed(21) {
+		t.Fatal("HAT 1.0's hall sensor is GPIO 25 and its button GPIO 24")
+	}
+}
+
+// HAT 1.1 with a 40 ml v1.0: the photodiodes are the RP2040's inputs 2 and 3.
+func TestOpenHAT11PicoOptics(t *testing.T) {
+	t.Parallel()
+	r, cfg := rig(t)
+	cfg.Bus = periphtest.NewBus(map[uint16]periphtest.Device{0x2C: r.MCU, 0x4F: r.Heater})
+	cfg.Identity.HATVersion = "1.1"
+	cfg.Model = periph.Model{Name: "pioreactor_40ml", Version: "1.0"}
+	r.MCU.SetVolts(2, 0.25)
+	r.MCU.SetVolts(3, 0.5)
+	h, err := periph.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	got, err := h.Board().Photodiodes.ReadVolts(bg())
+	if err != nil || math.Abs(got["1"]-0.25) > 1e-3 || math.Abs(got["2"]-0.5) > 1e-3 {
+		t.Fatalf("photodiodes %v, %v", got, err)
+	}
+}

@@ -134,3 +134,77 @@ func (d *TMP1075) Tx(w, r []byte) error {
 	r[0], r[1] = byte(v>>8), byte(v)
 	return nil
 }
+
+// ADS1115 emulates HAT 1.0's ADC: a single-shot conversion of the input the config names,
+// done at once (the OS bit reads 1 on the first poll).
+type ADS1115 struct {
+	mu     sync.Mutex
+	ptr    byte
+	config uint16
+	Volts  [4]float64
+}
+
+// Tx implements Device.
+func (d *ADS1115) Tx(w, r []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(w) > 0 {
+		d.ptr = w[0]
+	}
+	if len(w) == 3 && d.ptr == 1 {
+		d.config = uint16(w[1])<<8 | uint16(w[2])
+	}
+	if len(r) == 2 {
+		v := d.config | 0x8000 // conversion done
+		if d.ptr == 0 {
+			ch := int(d.config>>12)&7 - 4
+			fsr := []float64{6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256}[(d.config>>9)&7]
+			v = uint16(int16(math.Max(-32768, math.Min(32767, d.Volts[ch]/fsr*32767))))
+		}
+		r[0], r[1] = byte(v>>8), byte(v)
+	}
+	return nil
+}
+
+// DAC43608 emulates HAT 1.0's LED driver: the device config and the data registers.
+type DAC43608 struct {
+	mu     sync.Mutex
+	ptr    byte
+	Config uint16          // 0x01; starts with every channel powered down
+	Data   map[byte]uint16 // 0x08–0x0F
+}
+
+// NewDAC43608 is the chip after reset.
+func NewDAC43608() *DAC43608 { return &DAC43608{Config: 0x01FF, Data: map[byte]uint16{}} }
+
+// Tx implements Device.
+func (d *DAC43608) Tx(w, r []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(w) > 0 {
+		d.ptr = w[0]
+	}
+	if len(w) == 3 {
+		v := uint16(w[1])<<8 | uint16(w[2])
+		if d.ptr == 1 {
+			d.Config = v
+		} else {
+			d.Data[d.ptr] = v
+		}
+	}
+	if len(r) == 2 {
+		v := d.Config
+		if d.ptr != 1 {
+			v = d.Data[d.ptr]
+		}
+		r[0], r[1] = byte(v>>8), byte(v)
+	}
+	return nil
+}
+
+// On says whether LED channel ch (0 = A) is powered up, and its code.
+func (d *DAC43608) On(ch int) (bool, uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Config&(1<<ch) == 0, d.Data[byte(8+ch)] >> 4
+}
