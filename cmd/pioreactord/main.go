@@ -81,22 +81,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// Background services outlive the jobs, and stop in two layers: the log sink and the
-	// ingester first (they still publish and store the jobs' last messages), the broker last.
+	// Background services outlive the jobs, and stop in three layers: the log sink first (on
+	// a worker its last lines pass through the outbox, which must still run to send them),
+	// then the outboxes and the ingester (they still publish and store the jobs' last
+	// messages), the broker last.
 	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
 	var brokerGroup errgroup.Group
 	if d.broker != nil {
 		brokerGroup.Go(func() error { return d.broker.Run(brokerCtx) })
 	}
+	sink, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+	var sinkGroup errgroup.Group
 	infra, stopInfra := context.WithCancel(context.WithoutCancel(ctx))
 	var infraGroup errgroup.Group
 	stopBackground := func() error {
+		stopSink()
+		err := sinkGroup.Wait()
 		stopInfra()
-		err := infraGroup.Wait()
+		err = errors.Join(err, infraGroup.Wait())
 		stopBroker()
 		return errors.Join(err, brokerGroup.Wait())
 	}
-	infraGroup.Go(func() error { return logs.Run(infra) })
+	sinkGroup.Go(func() error { return logs.Run(sink) })
 	for _, u := range d.units {
 		if u.box != nil {
 			infraGroup.Go(func() error { return u.box.Run(infra) })
