@@ -69,3 +69,10 @@ func TestTrimmedMean(t *testing.T) {
 		}
 	}
 }
+
+func TestNoAnswerIsNotPresent(t *testing.T) {
+	t.Parallel()
+	if !errors.Is(ErrNoAnswer, hal.ErrNotPresent) {
+		t.Fatal("a device that does not answer is not reported as absent to the jobs")
+	}
+}
