@@ -10,6 +10,7 @@ import (
 
 	"github.com/pioreactor/pioreactord/pkg/api"
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/calibration/session"
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
@@ -39,6 +40,8 @@ type unit struct {
 	leaderDB *store.DB
 	// truth publishes the simulated bioreactor's true state (--sim only; nil otherwise).
 	truth *simtruth.Publisher
+	// sessions runs the unit's guided calibrations.
+	sessions *session.Manager
 	// hw is the HAT of a unit run without --sim (nil otherwise): closing it drives every
 	// PWM output low.
 	hw *periph.Hardware
@@ -128,6 +131,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		return nil, err
 	}
 	u.sup = sup
+	u.sessions = session.New(name, &jobRig{sup: sup, hall: board.Hall, clock: d.clock, cals: dosing.Calibrations}, dosing.Calibrations, d.clock.Now)
 	if u.truth, err = newSimTruth(name, simPlant, sup, dialer, d); err != nil {
 		u.close()
 		return nil, err

@@ -66,6 +66,8 @@ type Config struct {
 	Power Power
 	// Calibrations are this unit's calibration files; nil makes those routes answer 501.
 	Calibrations Calibrations
+	// Sessions runs guided calibrations; nil makes the session routes answer 501.
+	Sessions CalibrationSessions
 	// Descriptors renders this unit's UI descriptors (the job table's, then the ui/ folders');
 	// nil answers empty lists. Called on each descriptor request.
 	Descriptors func() descriptor.Set

@@ -41,11 +41,7 @@ func (s *Server) unavailableLeaderRoutes(g *echo.Group) {
 	g.GET("/units/:unit/usb/artifacts", s.usbProxy(http.MethodGet, "/unit_api/usb/artifacts"))
 	g.POST("/units/:unit/usb/mount", s.usbProxy(http.MethodPost, "/unit_api/usb/mount"))
 	g.POST("/units/:unit/usb/eject", s.usbProxy(http.MethodPost, "/unit_api/usb/eject"))
-	noSessions := unavailable("Guided calibration sessions are not implemented; upload a calibration YAML instead.")
-	g.POST("/workers/:unit/calibrations/sessions", noSessions)
-	g.GET("/workers/:unit/calibrations/sessions/:id", noSessions)
-	g.POST("/workers/:unit/calibrations/sessions/:id/inputs", noSessions)
-	g.POST("/workers/:unit/calibrations/sessions/:id/abort", noSessions)
+	s.leaderSessionRoutes(g) // proxied: a worker without sessions answers its own 501
 	noEstimators := unavailable("pioreactord makes no estimators.")
 	g.PATCH("/workers/:unit/active_estimators/:device/:name", noEstimators)
 	g.DELETE("/workers/:unit/active_estimators/:device", noEstimators)
@@ -93,11 +89,15 @@ func (s *Server) unavailableUnitRoutes(g *echo.Group) {
 	noWebRestart := unavailable("The web server is pioreactord itself: restart it with systemctl restart pioreactord.")
 	g.POST("/system/web_server/restart", noWebRestart)
 	g.PATCH("/system/web_server/restart", noWebRestart)
-	noSessions := unavailable("Guided calibration sessions are not implemented; upload a calibration YAML instead.")
-	g.POST("/calibrations/sessions", noSessions)
-	g.GET("/calibrations/sessions/:id", noSessions)
-	g.POST("/calibrations/sessions/:id/inputs", noSessions)
-	g.POST("/calibrations/sessions/:id/abort", noSessions)
+	if s.cfg.Sessions != nil {
+		s.sessionRoutes(g)
+	} else {
+		noSessions := unavailable("This unit runs no guided calibration sessions; upload a calibration YAML instead.")
+		g.POST("/calibrations/sessions", noSessions)
+		g.GET("/calibrations/sessions/:id", noSessions)
+		g.POST("/calibrations/sessions/:id/inputs", noSessions)
+		g.POST("/calibrations/sessions/:id/abort", noSessions)
+	}
 	g.PATCH("/jobs/settings/job_name/:job", unavailable("Settings change over MQTT: publish to .../<setting>/set, "+
 		"or PATCH /api/workers/<unit>/jobs/update/job_name/<job>/experiments/<exp>."))
 }

@@ -37,7 +37,7 @@ func (s *Server) calibrationRoutes(g *echo.Group) {
 	g.DELETE("/calibrations/:device/:name", s.deleteCalibration)
 	g.PATCH("/active_calibrations/:device/:name", s.setActiveCalibration)
 	g.DELETE("/active_calibrations/:device", s.clearActiveCalibration)
-	g.GET("/calibration_protocols", func(c echo.Context) error { return c.JSON(http.StatusOK, []any{}) })
+	g.GET("/calibration_protocols", s.calibrationProtocols)
 	// No estimator is ever made here: answer as the original does for a missing folder.
 	g.GET("/estimators", emptyObject)
 	g.GET("/active_estimators", emptyObject)

@@ -80,6 +80,9 @@ type Request struct {
 	// Timeout is the route timeout: the whole call for GET, the polling budget otherwise.
 	// Zero means 5 s for GET and 30 s for the others.
 	Timeout time.Duration
+	// SendTimeout, if set, replaces the client's bound on the first request of a non-GET:
+	// a unit route that works before it answers (a calibration step running the hardware).
+	SendTimeout time.Duration
 	// Raw keeps a successful answer's body as it came, as a JSON string in Value (the
 	// "raw" fan-outs of §1.5: config text, zips), instead of decoding it as JSON.
 	Raw bool
@@ -158,7 +161,11 @@ func (c *Client) call(ctx context.Context, unit string, r Request) Result {
 	timeout := r.timeout()
 	first := timeout
 	if m != http.MethodGet {
-		first = min(c.send, timeout)
+		send := c.send
+		if r.SendTimeout > 0 {
+			send = r.SendTimeout
+		}
+		first = min(send, timeout)
 	}
 	sctx, cancel := context.WithTimeout(ctx, first)
 	status, resp, err := c.do(sctx, m, x.base+r.Path, body)
