@@ -103,9 +103,9 @@ func (d *daemon) open(ctx context.Context) error {
 		own.simSeed = seedFor(o.unit)
 	}
 	own.outbox = !o.leader() // the leader's own unit stores its data in-process
-	own.hardware = !o.sim && o.role != "leader"
 	own.leaderDB = d.store   // nil on a worker; the leader's health reports its failures
 	deps.outbox = true       // simulated workers beside the leader spool like real ones
+	own.hardware = !o.sim && o.role != "leader"
 	if o.leader() {
 		if d.profiles, err = d.openProfiles(); err != nil {
 			return err
