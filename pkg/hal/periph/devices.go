@@ -59,10 +59,7 @@ func (h *Hardware) openI2C(cfg Config, l Layout) {
 		}
 		fw = v
 	}
-	reader := func(role string) (voltmeter, interface {
-		Gain() Gain
-		SetGain(Gain) error
-	}, error) {
+	reader := func(role string) (voltmeter, ranger, error) {
 		s := l.ADC[role]
 		if !answered[s.Address] {
 			return nil, nil, fmt.Errorf("%s: %w at %s", role, ErrNoAnswer, hex(s.Address))
@@ -201,10 +198,7 @@ func (h *Hardware) openGPIO(cfg Config, l Layout, label string) {
 		if role != "" {
 			what += " (" + role + ")"
 		}
-		var out interface {
-			hal.FrequencyPWM
-			hal.Releaser
-		}
+		var out output
 		var err error
 		detail := ""
 		if hw, ok := HardwarePWMPins[pin]; ok {
@@ -237,4 +231,10 @@ func (h *Hardware) openGPIO(cfg Config, l Layout, label string) {
 			h.release = append(h.release, out)
 		}
 	}
+}
+
+// output is a PWM channel as the board holds it: settable, re-timeable, releasable.
+type output interface {
+	hal.FrequencyPWM
+	hal.Releaser
 }

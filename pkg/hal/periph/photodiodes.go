@@ -26,10 +26,13 @@ type pdChannel struct {
 	// hum: fit the mains-hum sinusoid (RP2040 and ADS1115 inputs; the ADS1114 boards filter it).
 	hum bool
 	// gain is nil on the RP2040 (fixed gain); on an ADS111x it re-ranges after each reading.
-	gain interface {
-		Gain() Gain
-		SetGain(Gain) error
-	}
+	gain ranger
+}
+
+// ranger is an ADC with a programmable gain (the ADS111x).
+type ranger interface {
+	Gain() Gain
+	SetGain(Gain) error
 }
 
 // Photodiodes reads every photodiode of the layout: the OD job's hal.Photodiodes.
