@@ -16,8 +16,8 @@ build:
 	$(GO) build -o $(BIN)/pio ./cmd/pio
 	ln -sf pio $(BIN)/pios
 
-## test: vet, then the whole test suite with the race detector
-test: test-deps
+## test: the release builds and deploy/ checks, vet, the whole suite with the race detector, then the fuzzers
+test: test-deps deploy-check
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 	$(MAKE) fuzz
