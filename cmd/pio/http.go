@@ -194,6 +194,9 @@ func (h *httpClient) call(ctx context.Context, base, method, path string, body a
 	if strings.HasPrefix(path, "/unit_api/") {
 		timeout = unitTimeout
 	}
+	if strings.HasPrefix(path, "/unit_api/calibrations/sessions/") && strings.HasSuffix(path, "/inputs") {
+		timeout = 5 * time.Minute // a calibration step may run the hardware that long
+	}
 	status, b, err := h.do(ctx, timeout, method, base+path, body)
 	if err != nil {
 		return nil, err

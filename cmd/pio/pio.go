@@ -31,7 +31,8 @@ Commands:
   config       get SECTION KEY | set SECTION KEY VALUE --shared|--specific | show
   workers      add | remove | assign | unassign | update-active | update-model | status
   experiments  create NAME | list [-v] | delete NAME [-y]
-  backup_database  a consistent copy of the leader's store, taken while it runs`
+  backup_database  a consistent copy of the leader's store, taken while it runs
+  calibrations run --device D [--protocol-name P] [-y] | protocols: guided calibrations`
 
 // pio dispatches the per-unit commands.
 func (a *app) pio(ctx context.Context, args []string) error {
@@ -61,6 +62,8 @@ func (a *app) pio(ctx context.Context, args []string) error {
 		return a.experiments(ctx, rest)
 	case "backup_database":
 		return a.backupDatabase(ctx, rest)
+	case "calibrations":
+		return a.calibrations(ctx, rest)
 	}
 	return usageErr(a.usageLine(""), "No such command '%s'.", cmd)
 }
