@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -127,8 +128,16 @@ func runOutage(t *testing.T, mosquitto *mosquittoProc) {
 	})
 	time.Sleep(5 * time.Second)
 
+	// Readings go on until the stop reaches the worker: the last is after stopAt-maxGap.
+	stopAt := time.Now()
 	c.api.must(t, http.StatusAccepted, http.MethodPatch, "/api/workers/pio01/jobs/stop/job_name/od_reading/experiments/"+exp, nil)
-	c.awaitDrained(t, workerArgs)
+	// The worker keeps running: it must replay what it kept by itself.
+	c.awaitStored(t, exp, stopAt)
+	// A clean stop on a healthy link leaves nothing to replay.
+	c.worker.stop()
+	if left := spoolTopics(t, filepath.Join(c.dir, "pio01", "data", "pio01", "outbox.db")); len(left) > 0 {
+		t.Errorf("the worker's outbox holds %d messages after a clean stop: %v", len(left), left)
+	}
 	c.leader.stop()
 
 	db, err := store.Open(filepath.Join(c.dir, "leader", "data", "pioreactor.db"), store.Options{})
@@ -149,29 +158,124 @@ func runOutage(t *testing.T, mosquitto *mosquittoProc) {
 		t.Fatal("no OD reading stored")
 	}
 	for ch, times := range byChannel {
-		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-		dups, worst, at := 0, time.Duration(0), time.Time{}
-		for i := 1; i < len(times); i++ {
-			gap := times[i].Sub(times[i-1])
-			if gap == 0 {
-				dups++
-			}
-			if gap > worst {
-				worst, at = gap, times[i-1]
-			}
+		s := summarize(times)
+		t.Logf("channel %s: %s", ch, s)
+		if s.dups > 0 {
+			t.Errorf("channel %s: %d readings stored twice", ch, s.dups)
 		}
-		expected := int(times[len(times)-1].Sub(times[0]).Round(time.Second)/time.Second) + 1
-		t.Logf("channel %s: %d readings expected at 1 Hz from %s to %s, %d stored, %d duplicates, worst gap %v (after %s)",
-			ch, expected, times[0].Format(time.TimeOnly), times[len(times)-1].Format(time.TimeOnly), len(times), dups, worst, at.Format(time.TimeOnly))
-		if dups > 0 {
-			t.Errorf("channel %s: %d readings stored twice", ch, dups)
+		if s.worst > maxGap {
+			t.Errorf("channel %s: readings missing: a gap of %v after %s", ch, s.worst, s.at.Format(time.TimeOnly))
 		}
-		// A reading is late by at most one publish timeout when the outage begins; none
-		// is lost.
-		if worst > 2500*time.Millisecond {
-			t.Errorf("channel %s: readings missing: a gap of %v after %s", ch, worst, at.Format(time.TimeOnly))
+		if s.last.Before(stopAt.Add(-maxGap)) {
+			t.Errorf("channel %s: readings missing: the last is at %s, od_reading was stopped at %s", ch,
+				s.last.Format(time.TimeOnly), stopAt.Format(time.TimeOnly))
 		}
 	}
+}
+
+// maxGap is the widest gap allowed between two stored readings at 1 Hz: a reading is late
+// by at most one publish timeout when the outage begins; none is lost.
+const maxGap = 2500 * time.Millisecond
+
+// drainWait bounds the wait for a running worker to replay what it kept: its connections
+// come back within paho's reconnect backoff, then a replay takes a second or two.
+const drainWait = 90 * time.Second
+
+// series is one channel's stored readings, summarized.
+type series struct {
+	expected, stored, dups int
+	first, last, at        time.Time
+	worst                  time.Duration
+}
+
+func (s series) String() string {
+	return fmt.Sprintf("%d readings expected at 1 Hz from %s to %s, %d stored, %d duplicates, worst gap %v (after %s)",
+		s.expected, s.first.Format(time.TimeOnly), s.last.Format(time.TimeOnly), s.stored, s.dups, s.worst, s.at.Format(time.TimeOnly))
+}
+
+func summarize(times []time.Time) series {
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	s := series{stored: len(times)}
+	if len(times) == 0 {
+		return s
+	}
+	s.first, s.last = times[0], times[len(times)-1]
+	for i := 1; i < len(times); i++ {
+		gap := times[i].Sub(times[i-1])
+		if gap == 0 {
+			s.dups++
+		}
+		if gap > s.worst {
+			s.worst, s.at = gap, times[i-1]
+		}
+	}
+	s.expected = int(s.last.Sub(s.first).Round(time.Second)/time.Second) + 1
+	return s
+}
+
+// awaitStored waits, the worker running, until the leader's API shows a reading for every
+// second from the first to stopAt on each channel: whatever the worker kept during the
+// outages has been replayed. It fails after drainWait.
+func (c *outageCluster) awaitStored(t *testing.T, exp string, stopAt time.Time) {
+	t.Helper()
+	path := "/api/workers/pio01/experiments/" + exp + "/time_series/od_readings/channel?lookback=2&target_points=1000000"
+	var last string
+	for deadline := time.Now().Add(drainWait); time.Now().Before(deadline); time.Sleep(time.Second) {
+		status, raw := c.api.raw(t, http.MethodGet, path, nil)
+		if status != http.StatusOK {
+			last = fmt.Sprintf("GET %s: %d %s", path, status, raw)
+			continue
+		}
+		var ts struct {
+			Data [][]struct {
+				X string  `json:"x"`
+				Y float64 `json:"y"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(raw, &ts); err != nil || len(ts.Data) != 1 {
+			last = fmt.Sprintf("GET %s: %s", path, raw)
+			continue
+		}
+		byChannel := map[float64][]time.Time{}
+		for _, p := range ts.Data[0] {
+			at, err := time.Parse(time.RFC3339Nano, p.X)
+			if err != nil {
+				t.Fatalf("GET %s: time %q: %v", path, p.X, err)
+			}
+			byChannel[p.Y] = append(byChannel[p.Y], at)
+		}
+		done := len(byChannel) > 0
+		last = ""
+		for ch, times := range byChannel {
+			s := summarize(times)
+			last += fmt.Sprintf("channel %v: %s; ", ch, s)
+			done = done && s.worst <= maxGap && !s.last.Before(stopAt.Add(-maxGap))
+		}
+		if done {
+			t.Logf("stored while the worker runs: %s", last)
+			return
+		}
+	}
+	t.Fatalf("the running worker did not replay its readings within %v: %s\nits log:\n%s", drainWait, last, tail(c.worker.out.String(), 40))
+}
+
+// spoolTopics lists the messages in a stopped worker's outbox.
+func spoolTopics(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := db.Outbox().Oldest(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var topics []string
+	for _, e := range entries {
+		topics = append(topics, fmt.Sprintf("%s at %s: %.80s", e.Topic, e.At.Format(time.TimeOnly+".000"), e.Payload))
+	}
+	return topics
 }
 
 // startLeader starts (or restarts) the leader with the cluster's arguments.
@@ -179,33 +283,4 @@ func (c *outageCluster) startLeader(t *testing.T, name string) {
 	t.Helper()
 	c.leader = start(t, name, c.leaderArgs...)
 	c.api = client{base: "http://" + c.leader.await(t, httpLine), key: apiKey}
-}
-
-// awaitDrained stops the worker and checks its outbox is empty; if not, it restarts it to
-// replay the rest (a stopped worker keeps its spool), a few times.
-func (c *outageCluster) awaitDrained(t *testing.T, workerArgs []string) {
-	t.Helper()
-	spool := filepath.Join(c.dir, "pio01", "data", "pio01", "outbox.db")
-	for try := 0; ; try++ {
-		time.Sleep(5 * time.Second)
-		c.worker.stop()
-		db, err := store.Open(spool, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := db.Outbox().Len()
-		_ = db.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if try == 3 {
-			t.Fatalf("the worker's outbox still holds %d messages", n)
-		}
-		t.Logf("the worker's outbox holds %d messages: restarting it to replay them; its log:\n%s", n, tail(c.worker.out.String(), 30))
-		c.worker = start(t, fmt.Sprintf("pio01 (restart %d)", try+1), workerArgs...)
-		c.worker.await(t, httpLine)
-	}
 }

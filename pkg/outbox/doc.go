@@ -39,6 +39,10 @@
 //   - Publish returns an error only when the spool cannot be written; every spool failure
 //     is counted, logged (the first at once) and reported in Stats.Fault until a write
 //     works again.
+//   - A clean stop (Run's context ends) is no outage: the sender publishes what is still
+//     queued, then Run replays the spool if the gate is open, each within Timeout, so a
+//     worker stopped on a healthy link leaves nothing behind; nothing delivered is spooled.
+//     A data message published after that is spooled for the next start.
 //   - Probe, Timeout, AckTimeout and Grace are wall time, whatever Clock says.
 //   - No goroutine the Outbox starts outlives Run.
 package outbox

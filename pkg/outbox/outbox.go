@@ -125,6 +125,7 @@ type Outbox struct {
 	// refollow asks Run to subscribe to the streamer's $state again (the link is back).
 	refollow bool
 	held     heldSet           // retained non-data messages waiting for the link (sender.go)
+	closed   bool              // Run is stopping: the sender takes nothing more (sender.go)
 	seq      uint64            // numbers retained non-data messages in publication order
 	sentSeq  map[string]uint64 // per topic, the number of the latest value published
 
@@ -213,10 +214,11 @@ func (c *client) Publish(ctx context.Context, topic string, payload []byte, qos 
 	}
 	m := outgoing{conn: c.Client, topic: topic, payload: append([]byte(nil), payload...), qos: qos, retain: retain,
 		data: true, at: o.cfg.Clock.Now()}
+	// Queued under mu, so that the sender's last look at its queue (finish) sees it.
 	o.mu.Lock()
-	up := o.linkUp
+	queued := o.linkUp && !o.closed && o.enqueue(m)
 	o.mu.Unlock()
-	if up && o.enqueue(m) {
+	if queued {
 		return nil
 	}
 	return o.spool([]store.OutboxEntry{m.entry()})
@@ -331,12 +333,19 @@ func (o *Outbox) Run(ctx context.Context) error {
 	o.mu.Lock()
 	o.client = c
 	o.mu.Unlock()
-	sctx, stopSender := context.WithCancel(ctx)
+	// The sender's publishes outlive ctx (each bounded by Timeout): a stop is not a dead
+	// link, and what the jobs published last is sent before Run returns (finish).
+	sctx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
+	quit := make(chan struct{})
 	var sender sync.WaitGroup
-	sender.Go(func() { o.send(sctx) })
+	sender.Go(func() { o.send(sctx, quit) })
 	defer func() {
-		stopSender()
+		close(quit)
 		sender.Wait()
+		if ctx.Err() != nil {
+			o.lastReplay(sctx)
+		}
+		stopSender()
 	}()
 	err = o.follow(ctx)
 	if err == nil {
@@ -378,6 +387,15 @@ func (o *Outbox) Run(ctx context.Context) error {
 			o.probe(ctx)
 		}
 	}
+}
+
+// lastReplay replays, within one Timeout, what the spool holds at a clean stop while the
+// gate is open (what the sender set aside, what was spooled since the last drain), so
+// that a stop on a healthy link leaves nothing behind; the rest waits for the next start.
+func (o *Outbox) lastReplay(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	_ = o.drain(ctx) // an error is the deadline: the spool keeps the rest
 }
 
 // follow (re)subscribes to the streamer's $state: a new SUBSCRIBE makes the broker send

@@ -90,15 +90,16 @@ func (o *Outbox) current(conn pubsub.Client, topic string, payload []byte, qos b
 	o.mu.Lock()
 	o.seq++
 	m := outgoing{conn: conn, topic: topic, payload: append([]byte(nil), payload...), qos: qos, retain: true, seq: o.seq}
-	hold := !o.linkUp || o.held.len() > 0 || o.held.flushing
+	hold := !o.linkUp || o.closed || o.held.len() > 0 || o.held.flushing
 	if hold {
 		o.held.put(m)
 	}
+	queued := !hold && o.enqueue(m)
 	o.mu.Unlock()
 	if hold {
 		o.heldN.Add(1)
 	}
-	if !hold && !o.enqueue(m) {
+	if !hold && !queued {
 		o.setAside(m)
 	}
 }
@@ -127,23 +128,42 @@ func (o *Outbox) requestFlush() {
 }
 
 // send is the sender: it publishes queued messages and, on request, the held ones, until
-// ctx ends; then it sets aside what is still queued.
-func (o *Outbox) send(ctx context.Context) {
+// quit is closed; then it finishes. Its publishes use ctx, which Run cancels only after.
+func (o *Outbox) send(ctx context.Context, quit <-chan struct{}) {
 	for {
 		select {
-		case <-ctx.Done():
-			for {
-				select {
-				case m := <-o.queue:
-					o.setAside(m)
-				default:
-					return
-				}
-			}
+		case <-quit:
+			o.finish(ctx)
+			return
 		case <-o.flushReq:
 			o.flushHeld(ctx)
 		case m := <-o.queue:
 			o.deliver(ctx, m)
+		}
+	}
+}
+
+// finish publishes what is still queued when Run stops, within one Timeout in all, and
+// spools the data it could not send. A clean stop on a healthy link thus leaves the spool
+// as it was: the jobs' last messages (their $state, the shutdown's log lines) are sent, not
+// kept for a replay at the next start, and the Grace ring is not spooled (only a failed
+// publish, not a closing connection, means the link died). Publish spools what comes after.
+func (o *Outbox) finish(ctx context.Context) {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	for {
+		select {
+		case m := <-o.queue:
+			if ctx.Err() != nil {
+				o.setAside(m)
+				continue
+			}
+			o.deliver(ctx, m)
+		default:
+			return
 		}
 	}
 }
