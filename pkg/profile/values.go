@@ -24,6 +24,8 @@ const retainedWait = 2 * time.Second
 // current by its messages, so repeated checks of a condition cost nothing.
 type LiveValues struct {
 	sub Subscriber
+	// wait bounds the wait for a retained message after subscribing (retainedWait).
+	wait time.Duration
 	mu  sync.Mutex
 	// topics maps a subscribed topic to its latest payload (nil: none retained).
 	topics  map[string][]byte
@@ -32,7 +34,7 @@ type LiveValues struct {
 
 // NewLiveValues reads values through sub.
 func NewLiveValues(sub Subscriber) *LiveValues {
-	return &LiveValues{sub: sub, topics: map[string][]byte{}, arrived: map[string]chan struct{}{}}
+	return &LiveValues{sub: sub, wait: retainedWait, topics: map[string][]byte{}, arrived: map[string]chan struct{}{}}
 }
 
 // Setting implements Values: the unit's assignment gives the experiment of the topic.
@@ -81,7 +83,7 @@ func (v *LiveValues) retained(ctx context.Context, topic string) ([]byte, error)
 			v.mu.Unlock()
 			return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
 		}
-		wait, cancel := context.WithTimeout(ctx, retainedWait)
+		wait, cancel := context.WithTimeout(ctx, v.wait)
 		defer cancel()
 		select {
 		case <-arrived:
