@@ -19,7 +19,7 @@ func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, erro
 	return jobs.Describe([]supervisor.Spec{
 		jobs.NewMonitorSpec(version),
 		jobs.NewBioreactorSpec(dosing),
-		jobs.StirringSpec,
+		jobs.NewStirringSpec(dosing.Calibrations),
 		jobs.NewODReadingSpec(od),
 		jobs.NewGrowthRateSpec(cache),
 		jobs.TemperatureAutomationSpec,

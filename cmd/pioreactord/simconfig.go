@@ -49,7 +49,10 @@ func simTemplate(o options) []byte {
 	// The simulation's own charts: the true growth rate and temperature beside the estimates.
 	t = bytes.Replace(t, []byte("\n[ui.overview.charts]\n"),
 		[]byte("\n[ui.overview.charts]\nsimulation_true_growth_rate=1\nsimulation_true_liquid_temperature=1\n"), 1)
-	t = append(bytes.TrimRight(t, "\n"), []byte("\n\n[simulation]\n# simulator parameters by snake_case name, e.g. mu_opt_per_hour = 0.8 (docs/simulation.md)\n")...)
+	// The simulated heating PCB relaxes toward the liquid, so a fit of its decay reads the
+	// liquid exactly; the default regression was fitted to real vials (docs/jobs.md §4).
+	t = append(bytes.TrimRight(t, "\n"), []byte("\n\n[temperature_automation.config]\ninference_model=decay\n")...)
+	t = append(t, []byte("\n[simulation]\n# simulator parameters by snake_case name, e.g. mu_opt_per_hour = 0.8 (docs/simulation.md)\n")...)
 	return t
 }
 

@@ -1,6 +1,7 @@
 package simbench
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ func TestJudgeRefusesMissingSeries(t *testing.T) {
 	good.settledAt, good.tempLo, good.tempHi, good.inBand, good.afterSettle = 30*time.Minute, 29.8, 30.2, 2800, 2800
 	good.rpmLo, good.rpmHi, good.rpmN = 490, 510, 2800
 	good.mediaPublished, good.mediaTrue = 40, 40
+	good.liquidSum, good.liquidN, good.liquidLo, good.liquidHi = 30*2000, 2000, 29.8, 30.2
 	if p := good.judge(); len(p) != 0 {
 		t.Fatalf("a unit on target judged %v", p)
 	}
@@ -27,6 +29,9 @@ func TestJudgeRefusesMissingSeries(t *testing.T) {
 		{"no nOD sample after the target", func(f *figures) { f.nodLo, f.nodHi, f.nodN = emptyFigures().nodLo, emptyFigures().nodHi, 0 }, "nOD samples"},
 		{"no temperature after settling", func(f *figures) { f.inBand, f.afterSettle = 0, 0 }, "thermostat"},
 		{"RPM off target", func(f *figures) { f.rpmHi = 600 }, "RPM left"},
+		{"no true liquid sample", func(f *figures) { f.liquidN, f.liquidLo, f.liquidHi = 0, math.Inf(1), math.Inf(-1) }, "true liquid samples"},
+		{"true liquid mean off", func(f *figures) { f.liquidSum = 30.4 * 2000 }, "true liquid mean"},
+		{"true liquid swings", func(f *figures) { f.liquidHi = 30.6 }, "true liquid left"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

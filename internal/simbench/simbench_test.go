@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/pioreactor/pioreactord/internal/clocktest"
 	"github.com/pioreactor/pioreactord/pkg/calibration"
 	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
@@ -57,9 +58,24 @@ type figures struct {
 	grErrMax                  float64 // max relative growth-rate error in exponential phase
 	mediaPublished, mediaTrue float64
 	overflowML                float64
+	// The true liquid after thermalSettle: its mean and range.
+	liquidSum          float64
+	liquidN            int
+	liquidLo, liquidHi float64
 }
 
-func newUnit(t *testing.T, name string, seed int64, bus *pubsub.Bus, conf *config.Config) *unit {
+// speed is what each unit's jobs run as: a millisecond of scheduler latency is speed ms of
+// virtual time on a clock that fast, so the three units stand for --speed 1, 600 and 3600.
+var speeds = []int{1, 600, 3600}
+
+const (
+	thermalSettle = 4 * time.Hour // the vial's slow time constant is 26 min
+	// doseStepK is how much one turbidostat dose of room-temperature media (22 °C) cools the
+	// culture at once, whatever the thermostat: 1 mL into 15 mL at 30 °C.
+	doseStepK = 1.0 * (targetC - 22) / (15 + 1.0)
+)
+
+func newUnit(t *testing.T, name string, seed int64, speed int, bus *pubsub.Bus, conf *config.Config) *unit {
 	dir := t.TempDir()
 	p := sim.DefaultParams()
 	p.Seed = seed
@@ -90,7 +106,7 @@ func newUnit(t *testing.T, name string, seed int64, bus *pubsub.Bus, conf *confi
 	cache := filepath.Join(dir, "cache")
 	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: true}
 	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: "leader", Dialer: bus, Registry: db.Registry(),
-		Board: plant.Board(), Clock: clock.Real{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf,
+		Board: plant.Board(), Clock: clocktest.NewLate(clock.Real{}, time.Duration(speed)*time.Millisecond, uint64(seed)), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf,
 		Jobs: []supervisor.Spec{jobs.NewBioreactorSpec(dosing), jobs.StirringSpec, jobs.NewODReadingSpec(od),
 			jobs.NewGrowthRateSpec(cache), jobs.TemperatureAutomationSpec, jobs.NewDosingAutomationSpec(dosing)},
 		Autostart: []string{jobs.BioreactorJobName}})
@@ -102,7 +118,8 @@ func newUnit(t *testing.T, name string, seed int64, bus *pubsub.Bus, conf *confi
 
 // emptyFigures are the figures before the first sample.
 func emptyFigures() figures {
-	return figures{nodLo: math.Inf(1), nodHi: math.Inf(-1), tempLo: math.Inf(1), tempHi: math.Inf(-1), rpmLo: math.Inf(1), rpmHi: math.Inf(-1)}
+	return figures{nodLo: math.Inf(1), nodHi: math.Inf(-1), tempLo: math.Inf(1), tempHi: math.Inf(-1), rpmLo: math.Inf(1), rpmHi: math.Inf(-1),
+		liquidLo: math.Inf(1), liquidHi: math.Inf(-1)}
 }
 
 func (u *unit) start(t *testing.T, job string, options map[string]any) {
@@ -121,10 +138,11 @@ func TestSimBench(t *testing.T) {
 	wallStart := time.Now()
 	synctest.Test(t, func(t *testing.T) {
 		bus := pubsub.NewBus()
-		conf := config.LoadDefault()
+		// As --sim's config.ini: the simulated PCB's decay is fitted (docs/jobs.md §4).
+		conf := config.LoadDefault().With([][3]string{{"temperature_automation.config", "inference_model", "decay"}})
 		ctx, cancel := context.WithCancel(context.Background())
 		for i := 1; i <= 3; i++ {
-			u := newUnit(t, fmt.Sprintf("pio%02d", i), int64(1000+i), bus, conf)
+			u := newUnit(t, fmt.Sprintf("pio%02d", i), int64(1000+i), speeds[i-1], bus, conf)
 			units = append(units, u)
 			go func() { _ = u.sup.Run(ctx); close(u.done) }()
 		}
@@ -213,6 +231,11 @@ func (u *unit) sample(bus *pubsub.Bus, at time.Duration) {
 			f.biasN++
 		}
 	}
+	if at >= thermalSettle {
+		f.liquidSum += truth.LiquidC
+		f.liquidN++
+		f.liquidLo, f.liquidHi = math.Min(f.liquidLo, truth.LiquidC), math.Max(f.liquidHi, truth.LiquidC)
+	}
 	if rpm, ok := retained[contract.MeasuredRPM](bus, u.name, "stirring", "measured_rpm"); ok && at > 10*time.Minute {
 		x := float64(rpm.MeasuredRPM)
 		f.rpmLo, f.rpmHi = math.Min(f.rpmLo, x), math.Max(f.rpmHi, x)
@@ -222,13 +245,15 @@ func (u *unit) sample(bus *pubsub.Bus, at time.Duration) {
 
 func report(t *testing.T, units []*unit, wall time.Duration) {
 	fmt.Printf("sim-bench: 3 units × %v simulated in %.1f s wall: %.0f× real time\n", simulated, wall.Seconds(), simulated.Seconds()/wall.Seconds())
-	for _, u := range units {
+	for i, u := range units {
 		f := u.fig
 		bias := f.biasSum / math.Max(1, float64(f.biasN))
 		fmt.Printf("%s: turbidostat target nOD %.1f reached after %v, then nOD in [%.3f, %.3f]; media %.1f mL published, %.1f mL delivered, overflow %.2f mL\n",
 			u.name, targetNOD, f.reachedTarget.Round(time.Minute), f.nodLo, f.nodHi, f.mediaPublished, f.mediaTrue, f.overflowML)
 		fmt.Printf("%s: thermostat %.0f °C first within ±0.5 °C after %v, then in band %.1f %% of the time (dosed with 22 °C media), published in [%.2f, %.2f] °C, true liquid − published = %+.2f K on average\n",
 			u.name, targetC, f.settledAt.Round(time.Minute), 100*float64(f.inBand)/math.Max(1, float64(f.afterSettle)), f.tempLo, f.tempHi, bias)
+		fmt.Printf("%s (jobs late as at --speed %d): true liquid after %v: mean %.2f °C, in [%.2f, %.2f] °C over %d samples (a dose cools it %.1f K at once)\n",
+			u.name, speeds[i], thermalSettle, f.liquidSum/math.Max(1, float64(f.liquidN)), f.liquidLo, f.liquidHi, f.liquidN, doseStepK)
 		fmt.Printf("%s: stirring %.0f RPM measured in [%.1f, %.1f]; growth-rate error ≤ %.1f %% in exponential phase (from 1 h, no blank)\n",
 			u.name, targetRPM, f.rpmLo, f.rpmHi, 100*f.grErrMax)
 		for _, p := range f.judge() {
@@ -259,6 +284,17 @@ func (f figures) judge() []string {
 	// TestGrowthRateTracksSimulatedCulture: here the growth rate is reported, not judged.
 	if f.settledAt == 0 || f.settledAt > time.Hour || f.afterSettle < minSeries || f.inBand < f.afterSettle*95/100 {
 		out = append(out, fmt.Sprintf("thermostat settled after %v, then in band %d of %d samples", f.settledAt, f.inBand, f.afterSettle))
+	}
+	// The true liquid, which the culture lives at: mean within 0.3 K of target; within 0.5 K
+	// of it but for the step a dose of cold media makes (TestThermostatHoldsTrueLiquid holds
+	// ±0.5 K without doses).
+	switch {
+	case f.liquidN < minSeries:
+		out = append(out, fmt.Sprintf("only %d true liquid samples", f.liquidN))
+	case math.Abs(f.liquidSum/float64(f.liquidN)-targetC) > 0.3:
+		out = append(out, fmt.Sprintf("true liquid mean %.2f °C more than 0.3 K from target", f.liquidSum/float64(f.liquidN)))
+	case f.liquidLo < targetC-0.5-doseStepK || f.liquidHi > targetC+0.5:
+		out = append(out, fmt.Sprintf("true liquid left [-%.1f, +0.5] K of target: [%.2f, %.2f]", 0.5+doseStepK, f.liquidLo, f.liquidHi))
 	}
 	switch {
 	case f.rpmN < minSeries:

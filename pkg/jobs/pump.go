@@ -129,8 +129,19 @@ func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, err
 	if rest := ml - emitted; rest > 1e-12 {
 		p.events.emit(p.kind.action, rest, p.source)
 	}
+	// A late wake-up (a loaded machine, a fast simulated clock) switched the pump off after
+	// its deadline: what it moved meanwhile is published too, so the bookkeeping follows
+	// the liquid.
+	if over := clk.Now().Sub(deadline); over >= pumpOverrunReported {
+		extra := p.cal.ML(over.Seconds()) - p.cal.ML(0)
+		p.events.emit(p.kind.action, extra, p.source)
+		return ml + extra, offErr
+	}
 	return ml, offErr
 }
+
+// pumpOverrunReported is the shortest overrun past a pump's deadline that is published.
+const pumpOverrunReported = time.Millisecond
 
 // continuous runs the pump until ctx ends or full reports the vessel full (nil: never),
 // emitting forward(0.5 s) every half second and a final correction.

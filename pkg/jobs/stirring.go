@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/calibration"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/control"
 	"github.com/pioreactor/pioreactord/pkg/hal"
@@ -15,8 +16,9 @@ import (
 )
 
 // Stirring drives the stir motor's PWM and, with a hall sensor, holds target_rpm with the
-// reference's PID on the measured RPM (spec/jobs.md §1). OD dodging and stirring calibrations
-// are not implemented yet (issue "every job").
+// reference's PID on the measured RPM (spec/jobs.md §1); an active stirring calibration gives
+// the duty cycle of a target before the PID acts (stirring_calibration.go), and OD dodging
+// steps the bar aside around OD readings (stirring_dodging.go).
 type Stirring struct {
 	channel   string
 	useRPM    bool
@@ -29,6 +31,9 @@ type Stirring struct {
 	hall      hal.HallSensor
 	rt        *supervisor.Runtime
 	kickDelay time.Duration
+	cal       *calibration.Calibration // nil: no RPM→duty-cycle lookup
+	dodge     dodging
+	fatal     error // set by a setter when the job must end (dodging timing)
 }
 
 // StirringSpec is the job table entry.
@@ -36,7 +41,7 @@ var StirringSpec = supervisor.Spec{Name: "stirring", New: newStirring}
 
 const stirringSection = "stirring.config"
 
-func newStirring(o supervisor.Options) (supervisor.Job, error) {
+func newStirringWith(o supervisor.Options, cals *calibration.Store) (supervisor.Job, error) {
 	channel, ok := o.Config.PWMChannelFor("stirring")
 	if !ok {
 		return nil, errors.New("add stirring to [PWM] section to config.ini")
@@ -51,7 +56,11 @@ func newStirring(o supervisor.Options) (supervisor.Job, error) {
 	s.target = r.float(o.Float("target_rpm", initialTarget))
 	s.est = r.float(o.Float("duty_cycle", initialDC))
 	s.useRPM = r.bool(o.Bool("use_rpm", r.bool(o.Config.Bool(stirringSection, "use_rpm", true))))
+	s.loadDodging(o, &r)
 	if err := r.err(); err != nil {
+		return nil, err
+	}
+	if err := s.dodge.check(); err != nil {
 		return nil, err
 	}
 	switch {
@@ -66,6 +75,13 @@ func newStirring(o supervisor.Options) (supervisor.Job, error) {
 	}
 	s.target = math.Min(s.target, 5000)
 	s.pid = control.NewPID(kp, ki, kd, s.target, -7.5, 7.5)
+	cal, err := loadStirringCalibration(cals)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.useCalibration(cal); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -81,11 +97,23 @@ func (s *Stirring) Run(ctx context.Context, rt *supervisor.Runtime) error {
 		return err
 	}
 	s.pwm = pwm
-	if err := rt.Declare(
-		supervisor.Setting{Name: "target_rpm", Datatype: contract.Float, Unit: "RPM", Settable: true, OnSet: s.onTarget},
-		supervisor.Setting{Name: "measured_rpm", Datatype: contract.TypeMeasuredRPM, Unit: "RPM"},
-		supervisor.Setting{Name: "duty_cycle", Datatype: contract.Float, Unit: "%", Settable: true, OnSet: s.onDutyCycle},
-	); err != nil {
+	if err := rt.Declare(append([]supervisor.Setting{
+		{Name: "target_rpm", Datatype: contract.Float, Unit: "RPM", Settable: true, OnSet: s.onTarget},
+		{Name: "measured_rpm", Datatype: contract.TypeMeasuredRPM, Unit: "RPM"},
+		{Name: "duty_cycle", Datatype: contract.Float, Unit: "%", Settable: true, OnSet: s.onDutyCycle},
+	}, s.dodgingSettings()...)...); err != nil {
+		return err
+	}
+	if err := s.watchODReading(ctx); err != nil {
+		return err
+	}
+	if s.dodge.pre < 250*time.Millisecond || s.dodge.post < 250*time.Millisecond {
+		rt.Log().Warn("OD dodging delays under 0.25 s may let stirring overlap OD readings", "pre_delay_duration", s.dodge.pre, "post_delay_duration", s.dodge.post)
+	}
+	if err := rt.Set(ctx, "enable_dodging_od", s.dodge.enabled); err != nil {
+		return err
+	}
+	if err := rt.Set(ctx, "currently_dodging_od", false); err != nil {
 		return err
 	}
 	var target any // null when RPM is not measured
@@ -106,18 +134,41 @@ func (s *Stirring) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	}
 	timer := newRepeat(ctx, rt.Clock(), 6*time.Second, s.period)
 	defer timer.Stop()
+	defer func() {
+		if s.dodge.timer != nil {
+			s.dodge.timer.Stop()
+		}
+	}()
+	if err := s.evaluateDodging(ctx); err != nil {
+		return err
+	}
 	for {
+		var dodgeTicks <-chan time.Time
+		if s.dodge.timer != nil {
+			dodgeTicks = s.dodge.timer.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case c := <-rt.Commands():
 			rt.Apply(ctx, c)
+		case <-s.dodge.changed:
+			if err := s.evaluateDodging(ctx); err != nil {
+				return err
+			}
+		case <-dodgeTicks:
+			if err := s.dodgeTick(ctx); err != nil && ctx.Err() == nil {
+				return err // the OD interval leaves no room to dodge
+			}
 		case <-timer.C:
-			if rt.State() == supervisor.Ready && s.useRPM {
+			if rt.State() == supervisor.Ready && s.useRPM && !s.dodge.active {
 				if err := s.pollAndUpdate(ctx); err != nil && ctx.Err() == nil {
 					rt.Log().Error("stirring update failed", "err", err)
 				}
 			}
+		}
+		if s.fatal != nil {
+			return s.fatal
 		}
 	}
 }
@@ -222,12 +273,19 @@ func (s *Stirring) onTarget(v any) error {
 	if rpm < 0 || math.IsNaN(rpm) {
 		return fmt.Errorf("target_rpm %v must be 0 or more", rpm)
 	}
+	return s.setTargetRPM(context.Background(), rpm)
+}
+
+// setTargetRPM is the reference's set_target_rpm: the PID's setpoint, a duty cycle from the
+// calibration (0 for a stop), and a short pulse to free a stopped bar.
+func (s *Stirring) setTargetRPM(ctx context.Context, rpm float64) error {
 	s.target = math.Min(rpm, 5000)
 	s.pid.Setpoint = s.target
 	if s.target == 0 {
 		s.est = 0
+	} else {
+		s.est = s.lookup(s.target)
 	}
-	ctx := context.Background()
 	if err := s.rt.Set(ctx, "target_rpm", s.target); err != nil {
 		return err
 	}
@@ -268,8 +326,13 @@ func (s *Stirring) Sleep(ctx context.Context) error {
 	return nil
 }
 
-// Wake restarts the motor with a kick.
-func (s *Stirring) Wake(ctx context.Context) error { return s.start(ctx) }
+// Wake restarts the motor with a kick (unless dodging, whose timer sets the duty cycle).
+func (s *Stirring) Wake(ctx context.Context) error {
+	if s.dodge.active {
+		return nil
+	}
+	return s.start(ctx)
+}
 
 func roundTo(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))

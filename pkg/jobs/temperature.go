@@ -26,6 +26,7 @@ type TemperatureAutomation struct {
 	algo    Automation
 	channel string
 	model   heaterModel
+	infer   temperatureInference
 
 	therm  hal.Thermometer
 	pwm    hal.PWM
@@ -84,6 +85,11 @@ func newTemperatureAutomation(o supervisor.Options) (supervisor.Job, error) {
 	if ch, ok := o.Config.PWMChannelFor("heating"); ok {
 		t.channel = ch
 	}
+	infer, err := temperatureInferenceFrom(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	t.infer = infer
 	name, factory, err := pickAutomation("temperature_automation", temperatureAutomations, o)
 	if err != nil {
 		return nil, err
@@ -197,7 +203,9 @@ func (t *TemperatureAutomation) readAt(ctx context.Context) (float64, time.Time,
 	var offsets time.Duration
 	for i := range readSamples {
 		if i > 0 {
-			if err := t.rt.Clock().Sleep(ctx, readGap); err != nil {
+			// To the sample's slot, not a gap after a late wake-up: a fast simulated
+			// clock would otherwise stretch every read by six wake-ups' latency.
+			if err := t.rt.Clock().Sleep(ctx, start.Add(time.Duration(i)*readGap).Sub(t.rt.Clock().Now())); err != nil {
 				return 0, start, err
 			}
 		}
@@ -295,6 +303,7 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 	previous := t.dc
 	t.safetyCap = 100
 	t.forceHeater(ctx, 0)
+	heaterOff := t.rt.Clock().Now()
 	samples := make([]float64, 0, t.model.samples)
 	times := make([]time.Time, 0, t.model.samples)
 	err := func() error {
@@ -325,8 +334,7 @@ func (t *TemperatureAutomation) inferAndRun(ctx context.Context) error {
 		t.rt.Log().Debug("temperature inference skipped: the vial was dosed during it", "dosed_at", dosed)
 		return nil
 	}
-	// onGrid restores the model's even spacing when a read was late.
-	temp, err := inferTemperature(previous, onGrid(times, samples, inferenceSpacing))
+	temp, err := t.inferFrom(previous, heaterOff, times, samples)
 	if err != nil {
 		t.rt.Log().Error("temperature inference failed", "err", err)
 		return nil

@@ -43,10 +43,11 @@ func heaterDC(t *testing.T, r *autoRig) float64 {
 	return decode[float64](t, r.retained("temperature_automation", "heater_duty_cycle"))
 }
 
-// Closed loop on the simulated thermal plant: from 22 ℃ the published temperature settles
-// within ±0.5 ℃ of 30 ℃ within an hour and stays there for 12 h. The true liquid temperature
-// is reported beside it: the reference's inference model, fed the simulator's decays, reads
-// the liquid low (spec/simulation.md B.6).
+// Closed loop on the simulated thermal plant with the default (linear) inference: from 22 ℃
+// the published temperature settles within ±0.5 ℃ of 30 ℃ within two hours (the vial's slow
+// time constant is 26 min) and stays there for 11 h. The true liquid temperature is reported
+// beside it: the reference's regression, fitted to real vials, reads the simulated liquid
+// about 0.3 K low; TestThermostatHoldsTrueLiquid holds it with the decay inference.
 func TestThermostatHoldsTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
@@ -64,7 +65,7 @@ func TestThermostatHoldsTarget(t *testing.T) {
 			truth := r.plant.Truth()
 			cur := r.retained("temperature_automation", "temperature")
 			if cur == last {
-				if time.Since(start) > time.Hour {
+				if time.Since(start) > 2*time.Hour {
 					liquidSum += truth.LiquidC
 					liquidMin, liquidMax = min(liquidMin, truth.LiquidC), max(liquidMax, truth.LiquidC)
 					dcSum += heaterDC(t, r)
@@ -80,7 +81,7 @@ func TestThermostatHoldsTarget(t *testing.T) {
 			} else if settledAt < 0 {
 				settledAt = time.Since(start)
 			}
-			if time.Since(start) > time.Hour {
+			if time.Since(start) > 2*time.Hour {
 				if off > 0.5 {
 					t.Fatalf("at %v published %v ℃, more than 0.5 ℃ from %v", time.Since(start).Round(time.Second), got, target)
 				}
@@ -91,15 +92,15 @@ func TestThermostatHoldsTarget(t *testing.T) {
 		}
 		// One inference every 200 s: 216 in 12 h. Fewer means the loop stalled, and the
 		// figures below would be means over nothing.
-		if published < 12*3600/200*9/10 || n == 0 {
-			t.Fatalf("%d temperatures published and %d samples taken in the 12 h after settling, want about %d", published, n, 12*3600/200)
+		if published < 11*3600/200*9/10 || n == 0 {
+			t.Fatalf("%d temperatures published and %d samples taken in the 11 h after settling, want about %d", published, n, 11*3600/200)
 		}
 		biasAtPublish /= float64(published)
 		mean := liquidSum / float64(n)
-		t.Logf("%d temperatures published; settled after %v; over 12 h: published within ±%.2f ℃; true liquid %.2f ℃ mean (%.2f–%.2f), %.2f K above the published value when published; mean heater duty %.1f %%",
+		t.Logf("%d temperatures published; settled after %v; over 11 h: published within ±%.2f ℃; true liquid %.2f ℃ mean (%.2f–%.2f), %.2f K above the published value when published; mean heater duty %.1f %%",
 			published, settledAt.Round(time.Second), worst, mean, liquidMin, liquidMax, biasAtPublish, dcSum/float64(n))
-		if settledAt < 0 || settledAt > time.Hour {
-			t.Fatalf("settled after %v, want within 1 h", settledAt)
+		if settledAt < 0 || settledAt > 2*time.Hour {
+			t.Fatalf("settled after %v, want within 2 h", settledAt)
 		}
 		if math.Abs(biasAtPublish) > 1 || math.Abs(mean-target) > 1.5 {
 			t.Fatalf("inference bias %.2f K at publish, liquid mean %.2f ℃", biasAtPublish, mean)
@@ -173,10 +174,19 @@ func TestOnlyRecordTemperature(t *testing.T) {
 		r := newAutoRig(t, p, nil, TemperatureAutomationSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "only_record_temperature"})
-		time.Sleep(30 * time.Minute)
-		got := decode[temperaturePayload](t, r.retained("temperature_automation", "temperature")).Temperature
-		if truth := r.plant.Truth().LiquidC; math.Abs(got-truth) > 0.2 {
-			t.Fatalf("recorded %v ℃, liquid at %v ℃", got, truth)
+		// Each recorded value is the liquid when it was published (the vial cools on).
+		last := ""
+		for start := time.Now(); time.Since(start) < 30*time.Minute; {
+			time.Sleep(time.Second)
+			cur := r.retained("temperature_automation", "temperature")
+			if cur == last || cur == "" {
+				continue
+			}
+			last = cur
+			got := decode[temperaturePayload](t, cur).Temperature
+			if truth := r.plant.Truth().LiquidC; math.Abs(got-truth) > 0.2 {
+				t.Fatalf("recorded %v ℃, liquid at %v ℃", got, truth)
+			}
 		}
 		if dc := heaterDC(t, r); dc != 0 {
 			t.Fatalf("heater at %v %%", dc)

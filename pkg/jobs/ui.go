@@ -42,6 +42,10 @@ var jobUIs = map[string]*supervisor.UI{
 			withBounds(shown("target_rpm", contract.Float, "RPM", true, "Target speed", "The speed the loop holds the stir bar at."), 0, 2000),
 			shown("measured_rpm", contract.TypeMeasuredRPM, "RPM", false, "Measured speed", "The latest speed the hall sensor read."),
 			hidden("duty_cycle", contract.Float, "%", true),
+			shown("enable_dodging_od", contract.Boolean, "", true, "Dodge OD readings", "Slow the stir bar around each OD reading."),
+			hidden("currently_dodging_od", contract.Boolean, "", false),
+			hidden("target_rpm_during_od_reading", contract.Float, "RPM", true),
+			hidden("target_rpm_outside_od_reading", contract.Float, "RPM", true),
 		}},
 	odReadingJobName: {DisplayName: "Optical density", Description: "Reads the culture's turbidity through the photodiodes at a fixed interval.",
 		Settings: []supervisor.Setting{

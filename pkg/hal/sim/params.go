@@ -144,14 +144,17 @@ func DefaultParams() Params {
 		PumpCalibrationErrorSD: 0.02,
 		PumpDoseJitterSD:       0.01,
 
-		AmbientC:              22,
-		InitialLiquidC:        math.NaN(),
-		HeaterMaxW:            5.0,
-		HeaterCapacityJPerK:   5,
+		AmbientC:       22,
+		InitialLiquidC: math.NaN(),
+		HeaterMaxW:     5.0,
+		// Fitted to 21-sample heater-off traces of real vials with their
+		// power balance (docs/simulation.md): a real vial holds 9–17 K above room on a mean heater
+		// power of 0.3–1.1 W, so it loses about 0.045 W/K, not the 0.12 W/K first guessed.
+		HeaterCapacityJPerK:   6,
 		GlassCapacityJPerK:    8,
-		HeaterLiquidWPerK:     0.20,
-		HeaterAmbientWPerK:    0.015,
-		LiquidAmbientWPerK:    0.11,
+		HeaterLiquidWPerK:     0.23,
+		HeaterAmbientWPerK:    0,
+		LiquidAmbientWPerK:    0.045,
 		ThermometerNoiseC:     0.02,
 		ThermometerResolution: 0.0625,
 

@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/pioreactor/pioreactord/pkg/config"
+)
+
+// A PCB relaxing toward a cooling liquid with time constant τ trails it by slope·τ; the decay
+// fit reads the liquid at the last sample exactly, however unevenly the samples were taken
+// (late wake-ups on a fast simulated clock).
+func TestDecayInference(t *testing.T) {
+	t.Parallel()
+	const (
+		liquidEnd = 30.0   // °C at the last sample
+		slope     = -0.003 // K/s
+		tau       = 26.0   // s
+		excess    = 4.0    // K the PCB starts above its trailing line
+	)
+	off := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		late func(i int) time.Duration
+	}{
+		{"on the 5.25 s grid", func(int) time.Duration { return 0 }},
+		{"each read up to 3.6 s late", func(i int) time.Duration { return time.Duration((i*7919)%3600) * time.Millisecond }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			times := make([]time.Time, 21)
+			for i := range times {
+				times[i] = off.Add(125*time.Millisecond + time.Duration(i)*inferenceSpacing + c.late(i))
+			}
+			tN := times[20].Sub(off).Seconds()
+			samples := make([]float64, 21)
+			for i, at := range times {
+				s := at.Sub(off).Seconds()
+				samples[i] = liquidEnd + slope*(s-tN) - slope*tau + excess*math.Exp(-s/tau)
+			}
+			e, err := inferByDecay(20, off, times, samples)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(e.atEnd-liquidEnd) > 0.01 || math.Abs(e.slope-slope) > 1e-4 || math.Abs(e.tau-tau) > 1 {
+				t.Fatalf("fit %+v, want the liquid at %v ℃, slope %v K/s, τ %v s", e, liquidEnd, slope, tau)
+			}
+			// The cycle mean sits half the window's uncompensated drop above the end.
+			if want := liquidEnd - slope*(tN-e.tau)/2; math.Abs(e.cycleMean-want) > 0.01 {
+				t.Fatalf("cycle mean %v, want %v", e.cycleMean, want)
+			}
+		})
+	}
+	// With the heater off before the cycle the last sample is the liquid.
+	if e, err := inferByDecay(0, off, []time.Time{off, off.Add(time.Second)}, []float64{25, 24.5}); err != nil || e.cycleMean != 24.5 {
+		t.Fatalf("heater off before: %+v, %v", e, err)
+	}
+	if _, err := inferByDecay(20, off, []time.Time{off}, []float64{30}); err == nil {
+		t.Fatal("a fit from one sample")
+	}
+}
+
+func TestTemperatureInferenceConfig(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]temperatureInference{"": inferLinear, "auto": inferLinear, "linear": inferLinear, "decay": inferDecay} {
+		got, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", v}}))
+		if err != nil || got != want {
+			t.Errorf("inference_model=%q: %v, %v; want %v", v, got, err, want)
+		}
+	}
+	if _, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", "magic"}})); err == nil {
+		t.Error("inference_model=magic accepted")
+	}
+}
