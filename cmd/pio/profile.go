@@ -72,13 +72,16 @@ func (a *app) profileVerify(ctx context.Context, file string) error {
 			}
 		}
 	}
-	_, diags := profile.Verify(src, known)
+	p, diags := profile.Verify(src, known)
 	for _, d := range diags {
 		fmt.Fprintln(a.stdout, d.String())
 	}
 	if err := diags.Err(); err != nil {
 		return fmt.Errorf("%s: %d error(s)", file, len(diags.Errors()))
 	}
-	fmt.Fprintf(a.stdout, "%s is valid (%d warning(s)).\n", file, len(diags.Warnings()))
+	fmt.Fprintf(a.stdout, "%s is valid (%d warning(s)). Plan:\n", file, len(diags.Warnings()))
+	for _, st := range profile.Plan(p) {
+		fmt.Fprintln(a.stdout, "  "+st.String())
+	}
 	return nil
 }

@@ -18,7 +18,7 @@ func TestProfileVerify(t *testing.T) {
 	_ = os.WriteFile(good, []byte("version: \"1.0\"\nexperiment_profile_name: g\npioreactors:\n  pio01:\n    jobs: {}\n"), 0o644)
 	_ = os.WriteFile(bad, []byte("version: \"1.0\"\nexperiment_profile_name: b\npioreactors:\n  pio09:\n    jobs:\n      stirring:\n        actions:\n          - {type: repeat, t: 0}\n"), 0o644)
 	code, out, errOut := runCLI(t, "pio", d.srv.URL, "", "run", "experiment_profile", "verify", good)
-	if code != 0 || !strings.Contains(out, "good.yaml is valid (0 warning(s)).") {
+	if code != 0 || !strings.Contains(out, "good.yaml is valid (0 warning(s)). Plan:") {
 		t.Errorf("good: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, "pio", d.srv.URL, "", "run", "experiment_profile", "verify", bad)

@@ -113,6 +113,12 @@ func (r *Run) Execute(ctx context.Context) error {
 		r.start = r.Clock.Now()
 	}
 	r.Log.Info(fmt.Sprintf("Executing profile %s on %d worker(s) of %s.", p.Name, len(units), r.Experiment), "dry_run", r.DryRun)
+	if r.DryRun {
+		// The whole plan up front: a dry run of a two-day profile should not take two days to read.
+		for _, st := range Plan(p) {
+			r.Log.Info("Dry-run plan: " + st.String())
+		}
+	}
 	for _, jb := range p.Common {
 		for _, a := range jb.Actions {
 			r.scheduleCommon(units, jb.Job, a)

@@ -409,3 +409,38 @@ func TestPluginsAbortTheRun(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	p, diags := Load([]byte(head + `common:
+  jobs:
+    stirring:
+      actions:
+        - {type: start, t: 0, options: {target_rpm: 400}}
+        - {type: repeat, t: 1h, every: 12h, max_time: 1d, actions: [{type: update, t: 0, options: {target_rpm: 500}}]}
+pioreactors:
+  u:
+    jobs:
+      od_reading:
+        actions:
+          - {type: when, t: 2h, wait_until: "::stirring:target_rpm > 450", actions: [{type: stop, t: 1m}]}
+`))
+	if diags.Err() != nil {
+		t.Fatal(diags)
+	}
+	var got []string
+	for _, s := range Plan(p) {
+		got = append(got, s.String())
+	}
+	want := []string{
+		"+0s stirring on every worker: start (target_rpm=400)",
+		"+1h stirring on every worker: repeat every +12h, 2 time(s)",
+		"+1h stirring on every worker: update (target_rpm=500)",
+		"+2h od_reading on u: wait until ::stirring:target_rpm > 450",
+		"+2h od_reading on u: then +1m later: stop",
+		"+13h stirring on every worker: update (target_rpm=500)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("plan\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -26,7 +26,7 @@ type LiveValues struct {
 	sub Subscriber
 	// wait bounds the wait for a retained message after subscribing (retainedWait).
 	wait time.Duration
-	mu  sync.Mutex
+	mu   sync.Mutex
 	// topics maps a subscribed topic to its latest payload (nil: none retained).
 	topics  map[string][]byte
 	arrived map[string]chan struct{}
