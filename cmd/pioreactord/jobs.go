@@ -31,6 +31,7 @@ func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, erro
 		jobs.NewRemoveWasteSpec(dosing),
 		jobs.NewCirculateMediaSpec(dosing),
 		jobs.NewCirculateAltMediaSpec(dosing),
+		jobs.NewPumpsSpec(dosing),
 		jobs.NewODBlankSpec(od),
 		jobs.NewSelfTestSpec(od),
 	}), dosing, nil

@@ -144,6 +144,9 @@ type automationBase struct {
 
 	every  *repeat // run_every timer; nil when the automation has none
 	period time.Duration
+	// everyUnpaused: the timer was armed while the job slept, so it is not paused with it
+	// (automation_wait.go).
+	everyUnpaused bool
 
 	settable    []string  // settable settings in declaration order (AutomationSettings)
 	periodStart time.Time // start of the current AutomationSettings period
@@ -325,6 +328,7 @@ func (a *automationBase) restartEvery(runAfter time.Duration) {
 		a.every.Stop()
 	}
 	a.every = newRepeat(a.ctx, a.rt.Clock(), runAfter, a.period)
+	a.everyUnpaused = a.rt.State() == supervisor.Sleeping
 }
 
 // setDuration changes the run_every period: the timer restarts at once, the next run comes
@@ -366,7 +370,7 @@ func (a *automationBase) everyC() <-chan time.Time {
 // onEvery handles a run_every tick: run once, then drop a tick that came during the run, as
 // the reference's non-reentrant run_once would.
 func (a *automationBase) onEvery(ctx context.Context) {
-	a.runOnce(ctx)
+	a.onTimedRun(ctx)
 	select {
 	case <-a.everyC():
 	default:
@@ -406,6 +410,7 @@ func (a *automationBase) wait(ctx context.Context, d time.Duration) error {
 
 // sleep and wake forward a pause and a resume to the automation's hooks.
 func (a *automationBase) sleep(ctx context.Context) error {
+	a.everyUnpaused = false // a pause pauses the timer
 	if s, ok := a.algo.(automationSleeper); ok {
 		return s.Sleep(ctx)
 	}
