@@ -396,6 +396,21 @@ func (s *SelfTest) testStirring(ctx context.Context) error {
 	return nil
 }
 
-func (s *SelfTest) testAuxPower(context.Context) error {
-	return skipped{"the board has no auxiliary-voltage sensor the daemon can read"}
+// testAuxPower reads the HAT's auxiliary (PWM) rail: at most auxPowerMaxVolts.
+func (s *SelfTest) testAuxPower(ctx context.Context) error {
+	rail := s.rt.Board().Rail
+	if rail == nil {
+		return skipped{"the board has no auxiliary-voltage sensor the daemon can read"}
+	}
+	v, err := rail.RailVolts(ctx)
+	if err != nil {
+		return fmt.Errorf("read the aux rail: %w", err)
+	}
+	if v > auxPowerMaxVolts {
+		return fmt.Errorf("aux power is %.2f V, above %v V", v, auxPowerMaxVolts)
+	}
+	return nil
 }
+
+// auxPowerMaxVolts is the highest aux rail voltage the self-test accepts.
+const auxPowerMaxVolts = 18.0
