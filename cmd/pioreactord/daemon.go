@@ -180,7 +180,6 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 			Models:        api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
 		leader.Simulation = d.opts.sim
 		leader.Profiles = d.profiles.api()
-		d.profiles.reportInterrupted(ctx, conn, d.opts.unit, d.clock.Now())
 	}
 	for i := range d.servers {
 		u := d.servers[i].u

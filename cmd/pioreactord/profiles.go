@@ -15,7 +15,6 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/profile"
-	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
@@ -47,19 +46,30 @@ func (d *daemon) openProfiles() (*leaderProfiles, error) {
 	for _, r := range cut {
 		d.log.Warn("experiment profile interrupted by a leader restart", "profile", r.Name, "experiment", r.Experiment, "job_id", r.JobID, "started_at", r.StartedAt)
 	}
-	return &leaderProfiles{dir: &profile.Dir{Path: d.profilesDir()}, journal: j, interrupted: cut}, nil
+	p := &leaderProfiles{dir: &profile.Dir{Path: d.profilesDir()}, journal: j, interrupted: cut}
+	if err := p.reportInterrupted(d.store, d.opts.unit, d.clock.Now()); err != nil {
+		d.log.Warn("could not log the interrupted experiment profiles", "err", err)
+	}
+	return p, nil
 }
 
-// reportInterrupted writes into each cut-short run's experiment log that it was interrupted.
-func (p *leaderProfiles) reportInterrupted(ctx context.Context, conn pubsub.Client, leader string, now time.Time) {
+// reportInterrupted writes into each cut-short run's experiment log that it was interrupted,
+// straight into the store: at start the ingester may not listen yet.
+func (p *leaderProfiles) reportInterrupted(st *store.DB, leader string, now time.Time) error {
+	var rows []store.Row
 	for _, r := range p.interrupted {
 		msg := fmt.Sprintf("Experiment profile %s (job_id %d, started %s) was interrupted by a restart of the leader; its remaining actions will not run.", r.Name, r.JobID, r.StartedAt)
-		payload := contract.Marshal(contract.Log{Message: msg, Level: "WARNING", Task: profile.JobName, Source: contract.SourceApp, Timestamp: contract.Timestamp(now)})
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = conn.Publish(pctx, contract.LogTopic(leader, r.Experiment, contract.SourceApp, "warning"), payload, pubsub.ExactlyOnce, false)
-		cancel()
+		rows = append(rows, store.Row{Table: store.Logs, Experiment: r.Experiment, Unit: leader, Time: now, Message: msg,
+			Level: "WARNING", Task: profile.JobName, Source: contract.SourceApp})
 	}
 	p.interrupted = nil
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := st.Insert(rows); err != nil {
+		return fmt.Errorf("log the interrupted experiment profiles: %w", err)
+	}
+	return nil
 }
 
 // profileSpec is the leader's experiment_profile job; it reaches the units through the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 )
@@ -47,7 +48,13 @@ type Journal struct {
 	mu   sync.Mutex
 	seq  int64
 	runs []RunInfo
+	// saved is when progress was last written (wall time: it paces disk writes, so a crash
+	// leaves counts at most saveEvery old).
+	saved time.Time
 }
+
+// saveEvery bounds how often progress alone is written to disk.
+const saveEvery = time.Second
 
 type journalFile struct {
 	Seq  int64     `json:"seq"`
@@ -116,12 +123,19 @@ func (j *Journal) Begin(r RunInfo) (int64, error) {
 	return r.Seq, j.save()
 }
 
-// Progress updates a run's counters in memory.
+// Progress updates a run's counters, writing them out at most every saveEvery.
 func (j *Journal) Progress(seq int64, p Progress, settings map[string]any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if r := j.find(seq); r != nil {
-		r.ActionCount, r.Pending, r.Settings = p.ActionCount, p.Pending, settings
+	r := j.find(seq)
+	if r == nil {
+		return
+	}
+	changed := r.ActionCount != p.ActionCount
+	r.ActionCount, r.Pending, r.Settings = p.ActionCount, p.Pending, settings
+	if changed && time.Since(j.saved) >= saveEvery {
+		j.saved = time.Now()
+		_ = j.save() // best effort: Begin and End write what matters
 	}
 }
 
