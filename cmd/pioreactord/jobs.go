@@ -8,16 +8,21 @@ import (
 )
 
 // unitJobs is the job table of one unit. dir holds the unit's calibrations and caches (one
-// calibration store per folder per process, shared with the API).
-func unitJobs(dir string, simulated bool) ([]supervisor.Spec, *jobs.Dosing, error) {
+// calibration store per folder per process, shared with the API). workers is the leader's
+// inventory on the leader's own unit (its monitor watches for lost workers), else nil.
+func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]supervisor.Spec, *jobs.Dosing, error) {
 	cache := filepath.Join(dir, "cache")
 	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), cache, jobs.Vessel{})
 	if err != nil {
 		return nil, nil, err
 	}
 	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated}
+	monitor := jobs.NewMonitorSpec(version)
+	if workers != nil {
+		monitor = jobs.NewLeaderMonitorSpec(version, workers)
+	}
 	return jobs.Describe([]supervisor.Spec{
-		jobs.NewMonitorSpec(version),
+		monitor,
 		jobs.NewBioreactorSpec(dosing),
 		jobs.NewStirringSpec(dosing.Calibrations),
 		jobs.NewODReadingSpec(od),

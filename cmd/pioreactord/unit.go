@@ -89,7 +89,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		board = sim.WithHAT(plant.Board())
 		simPlant = plant
 	}
-	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0)
+	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0, leaderWorkers(d.leaderDB))
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("jobs of %s: %w", name, err)

@@ -17,6 +17,11 @@ func TestJudgeRefusesMissingSeries(t *testing.T) {
 	good.rpmLo, good.rpmHi, good.rpmN = 490, 510, 2800
 	good.mediaPublished, good.mediaTrue = 40, 40
 	good.liquidSum, good.liquidN, good.liquidLo, good.liquidHi = 30*2000, 2000, 29.8, 30.2
+	good.biasN, good.grPeak = 2800, 0.7
+	for range minSeries {
+		good.grExp = append(good.grExp, grSample{est: 0.5, truth: 0.7})
+		good.grLate = append(good.grLate, grSample{est: 0.3, truth: 0.5})
+	}
 	if p := good.judge(); len(p) != 0 {
 		t.Fatalf("a unit on target judged %v", p)
 	}
@@ -32,6 +37,15 @@ func TestJudgeRefusesMissingSeries(t *testing.T) {
 		{"no true liquid sample", func(f *figures) { f.liquidN, f.liquidLo, f.liquidHi = 0, math.Inf(1), math.Inf(-1) }, "true liquid samples"},
 		{"true liquid mean off", func(f *figures) { f.liquidSum = 30.4 * 2000 }, "true liquid mean"},
 		{"true liquid swings", func(f *figures) { f.liquidHi = 30.6 }, "true liquid left"},
+		{"inference biased", func(f *figures) { f.biasSum = 0.5 * 2800 }, "true liquid − published"},
+		{"no growth rate after the target", func(f *figures) { f.grLate = nil }, "growth-rate samples in the turbidostat"},
+		{"growth rate off", func(f *figures) {
+			f.grExp = nil
+			for range minSeries {
+				f.grExp = append(f.grExp, grSample{est: 0, truth: 0.7})
+			}
+		}, "growth-rate error"},
+		{"overflow", func(f *figures) { f.overflowML = 0.5 }, "overflowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -56,6 +56,8 @@ type figures struct {
 	rpmLo, rpmHi              float64 // measured RPM after 10 min
 	nodN, rpmN                int     // samples behind nodLo/Hi and rpmLo/Hi
 	grErrMax                  float64 // max relative growth-rate error in exponential phase
+	grPeak                    float64 // the highest true growth rate
+	grExp, grLate             []grSample
 	mediaPublished, mediaTrue float64
 	overflowML                float64
 	// The true liquid after thermalSettle: its mean and range.
@@ -209,10 +211,19 @@ func (u *unit) sample(bus *pubsub.Bus, at time.Duration) {
 			f.nodN++
 		}
 	}
-	// Exponential phase: from 1 h (past the filter's warm-up) until the turbidostat starts diluting.
-	if gr, ok := retained[contract.GrowthRate](bus, u.name, "growth_rate_calculating", "growth_rate"); ok && at >= time.Hour && f.reachedTarget == 0 {
-		if want := truth.GrowthRatePerHour; want > 0.1 {
-			f.grErrMax = math.Max(f.grErrMax, math.Abs(float64(gr.GrowthRate)-want)/want)
+	// Exponential phase: from 1 h (past the filter's warm-up) until the turbidostat starts
+	// diluting; and the last lateWindow of the day, in turbidostat.
+	f.grPeak = math.Max(f.grPeak, truth.GrowthRatePerHour)
+	if gr, ok := retained[contract.GrowthRate](bus, u.name, "growth_rate_calculating", "growth_rate"); ok {
+		s := grSample{est: float64(gr.GrowthRate), truth: truth.GrowthRatePerHour}
+		switch {
+		case at >= time.Hour && f.reachedTarget == 0:
+			if s.truth > 0.1 {
+				f.grErrMax = math.Max(f.grErrMax, math.Abs(s.est-s.truth)/s.truth)
+			}
+			f.grExp = append(f.grExp, s)
+		case at >= simulated-lateWindow:
+			f.grLate = append(f.grLate, s)
 		}
 	}
 	if temp, ok := retained[contract.Temperature](bus, u.name, "temperature_automation", "temperature"); ok {
@@ -254,12 +265,43 @@ func report(t *testing.T, units []*unit, wall time.Duration) {
 			u.name, targetC, f.settledAt.Round(time.Minute), 100*float64(f.inBand)/math.Max(1, float64(f.afterSettle)), f.tempLo, f.tempHi, bias)
 		fmt.Printf("%s (jobs late as at --speed %d): true liquid after %v: mean %.2f °C, in [%.2f, %.2f] °C over %d samples (a dose cools it %.1f K at once)\n",
 			u.name, speeds[i], thermalSettle, f.liquidSum/math.Max(1, float64(f.liquidN)), f.liquidLo, f.liquidHi, f.liquidN, doseStepK)
-		fmt.Printf("%s: stirring %.0f RPM measured in [%.1f, %.1f]; growth-rate error ≤ %.1f %% in exponential phase (from 1 h, no blank)\n",
-			u.name, targetRPM, f.rpmLo, f.rpmHi, 100*f.grErrMax)
+		fmt.Printf("%s: stirring %.0f RPM measured in [%.1f, %.1f]; growth-rate error ≤ %.1f %% of the true rate in exponential phase (from 1 h, no blank); as %% of the peak true rate %.2f h⁻¹: mean %.1f, max %.1f there (%d samples), mean %.1f, max %.1f in the last %v, dosing (%d samples)\n",
+			u.name, targetRPM, f.rpmLo, f.rpmHi, 100*f.grErrMax, f.grPeak, 100*f.meanPeakErr(f.grExp), 100*f.peakErr(f.grExp), len(f.grExp),
+			100*f.meanPeakErr(f.grLate), 100*f.peakErr(f.grLate), lateWindow, len(f.grLate))
 		for _, p := range f.judge() {
 			t.Errorf("%s: %s", u.name, p)
 		}
 	}
+}
+
+// grSample is a growth-rate estimate and the true rate at the same moment.
+type grSample struct{ est, truth float64 }
+
+// grMeanErrMax is the mean growth-rate error, as a fraction of the peak true rate, that the
+// missing blank explains (see judge).
+const grMeanErrMax = 0.5
+
+// lateWindow is the end of the day the late growth-rate error is judged over.
+const lateWindow = 2 * time.Hour
+
+// peakErr is the largest |estimate − truth| of the samples, as a fraction of the peak true
+// growth rate (how sim-truth judges the estimate: relative errors blow up as the true rate
+// passes through 0).
+func (f figures) peakErr(samples []grSample) float64 {
+	var worst float64
+	for _, s := range samples {
+		worst = math.Max(worst, math.Abs(s.est-s.truth))
+	}
+	return worst / math.Max(f.grPeak, 1e-9)
+}
+
+// meanPeakErr is the mean |estimate − truth| as a fraction of the peak true growth rate.
+func (f figures) meanPeakErr(samples []grSample) float64 {
+	var sum float64
+	for _, s := range samples {
+		sum += math.Abs(s.est - s.truth)
+	}
+	return sum / math.Max(1, float64(len(samples))) / math.Max(f.grPeak, 1e-9)
 }
 
 // minSeries is the fewest samples a judged series needs: the bench samples every 30 s for a
@@ -279,11 +321,34 @@ func (f figures) judge() []string {
 		out = append(out, fmt.Sprintf("nOD left ±10 %% of target: [%v, %v]", f.nodLo, f.nodHi))
 	}
 	// The turbidostat's room-temperature media disturb the thermostat (the job skips an
-	// inference the vial was dosed during); the strict ±0.5 °C hold for 12 h is asserted
-	// alone in pkg/jobs (TestThermostatHoldsTarget), and the growth rate with a blank in
-	// TestGrowthRateTracksSimulatedCulture: here the growth rate is reported, not judged.
+	// inference the vial was dosed during); the strict ±0.5 °C hold without doses is asserted
+	// in pkg/jobs (TestThermostatHoldsTrueLiquid).
 	if f.settledAt == 0 || f.settledAt > time.Hour || f.afterSettle < minSeries || f.inBand < f.afterSettle*95/100 {
 		out = append(out, fmt.Sprintf("thermostat settled after %v, then in band %d of %d samples", f.settledAt, f.inBand, f.afterSettle))
+	}
+	if bias := f.biasSum / math.Max(1, float64(f.biasN)); f.biasN < minSeries || math.Abs(bias) > 0.3 {
+		out = append(out, fmt.Sprintf("true liquid − published %+.2f K on average over %d samples, want within ±0.3 K", bias, f.biasN))
+	}
+	if f.tempLo < targetC-1.5 || f.tempHi > targetC+1.5 {
+		out = append(out, fmt.Sprintf("published temperature left ±1.5 K of target: [%.2f, %.2f]", f.tempLo, f.tempHi))
+	}
+	// The growth rate without a blank: the vial's own scatter is 1/3 to 2/3 of the signal,
+	// so the estimate runs 35–45 % of the peak rate below the truth (with a blank,
+	// TestGrowthRateTracksSimulatedCulture and the sim-truth acceptance hold it within 10 %).
+	// Judged here: both series exist and the error stays at what that explains.
+	for _, g := range []struct {
+		name    string
+		samples []grSample
+	}{{"exponential phase", f.grExp}, {"turbidostat", f.grLate}} {
+		switch {
+		case len(g.samples) < minSeries:
+			out = append(out, fmt.Sprintf("only %d growth-rate samples in the %s", len(g.samples), g.name))
+		case f.meanPeakErr(g.samples) > grMeanErrMax:
+			out = append(out, fmt.Sprintf("growth-rate error in the %s: mean %.0f %% of the peak true rate, want ≤ %.0f %%", g.name, 100*f.meanPeakErr(g.samples), 100*grMeanErrMax))
+		}
+	}
+	if f.overflowML > 0 {
+		out = append(out, fmt.Sprintf("%.2f mL overflowed", f.overflowML))
 	}
 	// The true liquid, which the culture lives at: mean within 0.3 K of target; within 0.5 K
 	// of it but for the step a dose of cold media makes (TestThermostatHoldsTrueLiquid holds

@@ -24,10 +24,12 @@ type Worker struct {
 	ModelVersion *string `json:"model_version"`
 }
 
-// InventoryWorker is a row of GET /api/workers, with the configured address.
+// InventoryWorker is a row of GET /api/workers, with the configured address and, while
+// the leader's monitor sees the worker lost, since when.
 type InventoryWorker struct {
 	Worker
 	IPv4Address *string `json:"ipv4_address"`
+	LostSince   *string `json:"lost_since,omitempty"`
 }
 
 // UnitName is an entry of GET /api/units.
@@ -96,6 +98,10 @@ func (s *Server) listWorkers(c echo.Context) error {
 	out := make([]InventoryWorker, len(ws))
 	for i, w := range ws {
 		out[i] = InventoryWorker{Worker: toWorker(w)}
+		if !w.LostSince.IsZero() {
+			since := contract.FormatTime(w.LostSince)
+			out[i].LostSince = &since
+		}
 		if a := s.leader().Addresses[w.Unit]; net.ParseIP(a) != nil && net.ParseIP(a).To4() != nil {
 			out[i].IPv4Address = &a
 		}

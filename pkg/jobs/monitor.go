@@ -32,6 +32,9 @@ type Monitor struct {
 	board  hal.Board
 	blinks chan int // -1 = OK blink, n > 0 = error code n; one sequence at a time
 	button chan bool
+
+	workers WorkerLiveness // the leader's inventory: the lost-worker watch; nil elsewhere
+	lw      lostWorkers
 }
 
 // NewMonitorSpec is the job table entry; version is the app version the monitor reports.
@@ -78,6 +81,11 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	if err := m.subscribe(ctx); err != nil {
 		return err
 	}
+	if m.workers != nil {
+		if err := m.watchWorkers(ctx); err != nil {
+			return err
+		}
+	}
 	if err := rt.Set(ctx, "versions", m.versions()); err != nil {
 		return err
 	}
@@ -111,6 +119,8 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 			m.onButton(ctx, down)
 		case <-checks.C:
 			m.selfCheck(ctx)
+		case s := <-m.workerStates():
+			m.onWorkerState(s)
 		}
 	}
 }

@@ -15,6 +15,9 @@ type Worker struct {
 	IsActive     bool      `json:"is_active"`
 	ModelName    string    `json:"model_name"`
 	ModelVersion string    `json:"model_version"`
+	// LostSince is when the leader saw the worker's monitor go `lost` (zero: it is not);
+	// SetWorkerLost keeps it.
+	LostSince time.Time `json:"lost_since,omitzero"`
 }
 
 // workerRecord is the stored value under workers/<unit>.
@@ -23,6 +26,7 @@ type workerRecord struct {
 	IsActive     bool   `json:"is_active"`
 	ModelName    string `json:"model_name"`
 	ModelVersion string `json:"model_version"`
+	LostSince    string `json:"lost_since,omitempty"`
 }
 
 func (r workerRecord) worker(unit string) (Worker, error) {
@@ -30,8 +34,14 @@ func (r workerRecord) worker(unit string) (Worker, error) {
 	if err != nil {
 		return Worker{}, fmt.Errorf("worker %s: %w", unit, err)
 	}
-	return Worker{Unit: unit, AddedAt: t, IsActive: r.IsActive, ModelName: r.ModelName,
-		ModelVersion: r.ModelVersion}, nil
+	w := Worker{Unit: unit, AddedAt: t, IsActive: r.IsActive, ModelName: r.ModelName,
+		ModelVersion: r.ModelVersion}
+	if r.LostSince != "" {
+		if w.LostSince, err = parseTime(r.LostSince); err != nil {
+			return Worker{}, fmt.Errorf("worker %s lost_since: %w", unit, err)
+		}
+	}
+	return w, nil
 }
 
 // PutWorker registers a worker or overwrites its row (PUT /api/workers). A registered
