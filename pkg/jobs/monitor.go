@@ -20,8 +20,9 @@ import (
 
 // Monitor is the unit's long-running watchdog (spec/jobs.md §7): it blinks the status LED on
 // request or with an error code, follows the button, checks the computer's vitals and
-// publishes the unit's versions. Not done yet: the network, MQTT, power and HAT checks, the
-// leader's lost-worker watch and the PCB over-temperature power-off.
+// publishes the unit's versions; its network, power, HAT and heating-PCB checks are in
+// monitor_checks.go, the leader's lost-worker watch in monitor_workers.go. Not done: the
+// MQTT-connection check.
 type Monitor struct {
 	version    string
 	checkEvery time.Duration // 0: check once at start
@@ -35,6 +36,8 @@ type Monitor struct {
 
 	workers WorkerLiveness // the leader's inventory: the lost-worker watch; nil elsewhere
 	lw      lostWorkers
+	leader  bool // this is the leader's own unit (worker-only checks skipped)
+	hc      hostChecks
 }
 
 // NewMonitorSpec is the job table entry; version is the app version the monitor reports.
@@ -42,6 +45,7 @@ func NewMonitorSpec(version string) supervisor.Spec {
 	return supervisor.Spec{Name: "monitor", LongRunning: true, New: func(o supervisor.Options) (supervisor.Job, error) {
 		m := &Monitor{version: version, blinks: make(chan int, 1), button: make(chan bool, 4)}
 		m.checkEvery, m.configWarning = selfCheckInterval(o.Config)
+		m.leader, m.hc.ipv4 = o.Unit == o.Config.LeaderHostname(), ipv4
 		return m, nil
 	}}
 }
@@ -85,6 +89,9 @@ func (m *Monitor) Run(ctx context.Context, rt *supervisor.Runtime) error {
 		if err := m.watchWorkers(ctx); err != nil {
 			return err
 		}
+	}
+	if err := m.watchTemperatureJob(ctx); err != nil {
+		return err
 	}
 	if err := rt.Set(ctx, "versions", m.versions()); err != nil {
 		return err
@@ -243,6 +250,7 @@ func (m *Monitor) selfCheck(ctx context.Context) {
 		m.rt.Log().Debug("reset button_down", "err", err)
 	}
 	m.checkRail(ctx)
+	m.hostCheck(ctx)
 	if m.board.Host == nil {
 		return
 	}
