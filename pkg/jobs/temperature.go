@@ -61,8 +61,7 @@ type heaterModel struct {
 	period                                   time.Duration
 }
 
-// defaultHeaterModel is every model but the 20 ml v1.0 (whose two-exponential inference is
-// not implemented; docs/compat-temperature.md).
+// defaultHeaterModel is every model but the 20 ml v1.0 (twoExpHeaterModel).
 var defaultHeaterModel = heaterModel{reduceAbove: 78, disableAbove: 80, shutdownAbove: 85, samples: 21, period: 200 * time.Second}
 
 const (
@@ -89,7 +88,7 @@ func newTemperatureAutomation(o supervisor.Options) (supervisor.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.infer = infer
+	t.useInference(infer)
 	name, factory, err := pickAutomation("temperature_automation", temperatureAutomations, o)
 	if err != nil {
 		return nil, err

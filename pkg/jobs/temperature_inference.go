@@ -19,6 +19,9 @@ const (
 	// inferDecay fits the decay itself, at the times the samples were taken: exact for a
 	// heating PCB that relaxes toward the liquid, like the simulated one (docs/jobs.md §4).
 	inferDecay temperatureInference = "decay"
+	// inferTwoExp is the 20 ml v1.0's two-exponential fit on 29 samples, with that model's
+	// limits (63/65/66 ℃) and 225 s cycle (temperature_twoexp.go).
+	inferTwoExp temperatureInference = "two_exponential"
 )
 
 const temperatureConfigSection = "temperature_automation.config"
@@ -30,8 +33,10 @@ func temperatureInferenceFrom(c *config.Config) (temperatureInference, error) {
 		return inferLinear, nil
 	case string(inferDecay):
 		return inferDecay, nil
+	case string(inferTwoExp):
+		return inferTwoExp, nil
 	default:
-		return "", fmt.Errorf("[%s] inference_model %q: want auto, linear or decay", temperatureConfigSection, v)
+		return "", fmt.Errorf("[%s] inference_model %q: want auto, linear, two_exponential or decay", temperatureConfigSection, v)
 	}
 }
 
@@ -150,10 +155,21 @@ func solve3(a [3][3]float64, b [3]float64) ([3]float64, bool) {
 // inferFrom turns one inference cycle's samples into the published temperature with the
 // configured model; h is the duty cycle before the heater went off at heaterOff.
 func (t *TemperatureAutomation) inferFrom(h float64, heaterOff time.Time, times []time.Time, samples []float64) (float64, error) {
-	if t.infer == inferDecay {
+	switch t.infer {
+	case inferDecay:
 		e, err := inferByDecay(h, heaterOff, times, samples)
 		return e.cycleMean, err
+	case inferTwoExp:
+		return inferTwoExponential(h, onGrid(times, samples, inferenceSpacing))
 	}
 	// onGrid restores the model's even spacing when a read was late.
 	return inferTemperature(h, onGrid(times, samples, inferenceSpacing))
+}
+
+// useInference sets the inference model and the heater limits and timing that go with it.
+func (t *TemperatureAutomation) useInference(i temperatureInference) {
+	t.infer = i
+	if i == inferTwoExp {
+		t.model = twoExpHeaterModel
+	}
 }

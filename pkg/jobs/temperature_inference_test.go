@@ -63,7 +63,7 @@ func TestDecayInference(t *testing.T) {
 
 func TestTemperatureInferenceConfig(t *testing.T) {
 	t.Parallel()
-	for v, want := range map[string]temperatureInference{"": inferLinear, "auto": inferLinear, "linear": inferLinear, "decay": inferDecay} {
+	for v, want := range map[string]temperatureInference{"": inferLinear, "auto": inferLinear, "linear": inferLinear, "decay": inferDecay, "two_exponential": inferTwoExp} {
 		got, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", v}}))
 		if err != nil || got != want {
 			t.Errorf("inference_model=%q: %v, %v; want %v", v, got, err, want)
