@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
@@ -68,14 +69,8 @@ func (l *LEDIntensity) Run(ctx context.Context, rt *supervisor.Runtime) error {
 		return err
 	}
 	bank := unitLEDs(dev)
-	ok, err := setLEDs(ctx, rt, bank, l.change)
-	switch {
-	case errors.Is(err, errLEDLocked):
-		rt.Log().Warn("some LED channels are locked by another job and were not changed", "requested", fmt.Sprint(l.change.desired))
-	case err != nil:
+	if err := setWhenUnlocked(ctx, rt, bank, l.change); err != nil {
 		return err
-	case !ok:
-		return errors.New("LED change not applied")
 	}
 	for {
 		changed := bank.watch()
@@ -112,4 +107,52 @@ func (l *LEDIntensity) stillLit(bank *ledBank) []string {
 		}
 	}
 	return out
+}
+
+// ledLockWait bounds how long a change waits for channels another job soft-locked: od_reading
+// holds the other channels for the length of one reading, well under a second, so a request
+// that lands during a reading is applied right after it instead of failing.
+const ledLockWait = 10 * time.Second
+
+// setWhenUnlocked applies c, waiting up to ledLockWait of the job's clock for channels
+// another job has soft-locked; channels still locked then are an error naming them.
+func setWhenUnlocked(ctx context.Context, rt *supervisor.Runtime, bank *ledBank, c ledChange) error {
+	pending := c
+	deadline := rt.Clock().Now().Add(ledLockWait)
+	for {
+		changed := bank.watch() // before the attempt: an unlock right after it still wakes us
+		ok, err := setLEDs(ctx, rt, bank, pending)
+		if err != nil && !errors.Is(err, errLEDLocked) {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		waiting := map[string]float64{}
+		for ch, v := range pending.desired {
+			if bank.locked(ch) {
+				waiting[ch] = v
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		if len(pending.desired) == len(c.desired) || len(waiting) != len(pending.desired) {
+			rt.Log().Info(fmt.Sprintf("LED %s locked by another job (an OD reading?): waiting up to %v.", strings.Join(sortedKeys(waiting), ", "), ledLockWait))
+		}
+		pending.desired = waiting
+		left := deadline.Sub(rt.Clock().Now())
+		if left <= 0 {
+			return fmt.Errorf("%w: %s not changed after %v", errLEDLocked, strings.Join(sortedKeys(waiting), ", "), ledLockWait)
+		}
+		t := rt.Clock().NewTicker(left)
+		select {
+		case <-changed:
+		case <-t.C():
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
 }

@@ -53,25 +53,31 @@ func TestLEDIntensityAction(t *testing.T) {
 		if got := r.retained("led_intensity", "$state"); got != "ready" || runningCount(t, r, "led_intensity") != 1 {
 			t.Fatalf("an action that left LEDs on: state %q, %d running", got, runningCount(t, r, "led_intensity"))
 		}
-		// A channel locked by another job (od_reading during a reading) is skipped; a second
-		// instance runs beside the first.
+		// A channel locked by another job (od_reading during a reading) is set once the lock
+		// is released, the others at once; a second instance runs beside the first.
 		bank := unitLEDs(r.plant.Board().LEDs)
 		if !bank.lock("od_reading", "B") {
 			t.Fatal("lock refused")
 		}
 		r.start("led_intensity", map[string]any{"B": 10.0, "D": 10.0, "no_verbose": true})
+		time.Sleep(time.Second) // well within ledLockWait
 		synctest.Wait()
 		if got := ledState(t, r); got["B"] != 50 || got["D"] != 10 {
 			t.Fatalf("with B locked: %v", got)
 		}
-		if !r.logs.has("WARN", "locked") {
-			t.Error("skipped channel not reported")
+		if !r.logs.has("INFO", "LED B locked by another job") {
+			t.Error("waiting for the locked channel not reported")
+		}
+		bank.unlock("od_reading", "B")
+		synctest.Wait()
+		if got := ledState(t, r); got["B"] != 10 || got["D"] != 10 {
+			t.Fatalf("after the lock on B was released: %v", got)
 		}
 		if n := len(r.msgs.on(contract.LEDChangeEventsTopic("pio01", "exp"))); n != 2 {
 			t.Errorf("no_verbose published change events (%d in all)", n)
 		}
-		bank.unlock("od_reading", "B")
-		// An OD reading switches LEDs off under its lock and restores them: no instance ends.
+		// An OD reading switches LEDs off under its lock and restores them (here B to the
+		// first instance's 50): no instance ends.
 		if !bank.lock("od_reading", "A", "B", "C", "D") {
 			t.Fatal("lock refused")
 		}
@@ -111,6 +117,31 @@ func TestLEDIntensityAction(t *testing.T) {
 		synctest.Wait()
 		if got := ledState(t, r); got["A"]+got["B"]+got["C"]+got["D"] != 0 {
 			t.Fatalf("LEDs after stopping led_intensity: %v", got)
+		}
+	})
+}
+
+// A channel locked for longer than ledLockWait is an error naming it, and nothing waits on.
+func TestLEDIntensityLockedTooLong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newAutoRig(t, sim.DefaultParams(), nil, LEDIntensitySpec)
+		defer r.close()
+		bank := unitLEDs(r.plant.Board().LEDs)
+		if !bank.lock("od_reading", "B") {
+			t.Fatal("lock refused")
+		}
+		defer bank.unlock("od_reading", "B")
+		r.start("led_intensity", map[string]any{"B": 10.0})
+		time.Sleep(ledLockWait + time.Second)
+		synctest.Wait()
+		if got := r.retainedTopic(contract.LEDIntensityTopic("pio01", "exp")); got != "" {
+			t.Fatalf("B set through another job's lock: %s", got)
+		}
+		if !r.logs.has("ERROR", "B not changed") {
+			t.Fatalf("no error naming the locked channel; log:\n%s", r.logs.dump())
+		}
+		if n := runningCount(t, r, "led_intensity"); n != 0 {
+			t.Fatalf("%d led_intensity still running", n)
 		}
 	})
 }
