@@ -1,0 +1,87 @@
+package jobs
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/pioreactor/pioreactord/pkg/calibration"
+)
+
+// An estimator whose angles see OD proportionally (signal = k_a·c) recovers the
+// concentration of a reading, and says when the answer sits on a bound.
+func TestFusedEstimate(t *testing.T) {
+	t.Parallel()
+	k := map[string]float64{"45": 0.5, "90": 1.2, "135": 3}
+	e := &fusedEstimator{Angles: []string{"45", "90", "135"}, MinLogC: -3, MaxLogC: 1, SigmaFloor: 0.01,
+		Mu: map[string]calibration.Curve{}, LogSigma: map[string]calibration.Curve{},
+		LowConcScales: map[string]float64{"135": 0.04, "90": 4.0, "45": 10.0}}
+	for a, ka := range k {
+		e.Mu[a] = calibration.PolyCurve(math.Ln10, math.Log(ka))
+		e.LogSigma[a] = calibration.PolyCurve(math.Log(0.05))
+	}
+	for _, c := range []struct {
+		conc    float64
+		bounded bool
+		scales  map[string]float64
+	}{{0.5, false, e.LowConcScales}, {0.012, false, e.LowConcScales}, {3.3, false, e.LowConcScales},
+		// Outside the range, with neutral low-concentration scales: the nearer bound.
+		{100, true, nil}, {1e-6, true, nil}} {
+		e.LowConcScales = c.scales
+		ods := map[string]float64{}
+		for a, ka := range k {
+			ods[a] = ka * c.conc
+		}
+		got, atBound, err := e.estimate(ods)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := math.Min(math.Max(c.conc, 1e-3), 10)
+		// The scales tilt the likelihood's log σ term: a 1e-3 relative pull at most here.
+		if math.Abs(got-want)/want > 1e-3 || atBound != c.bounded {
+			t.Errorf("concentration %v: estimate %v (at bound %v), want %v (at bound %v)", c.conc, got, atBound, want, c.bounded)
+		}
+	}
+	if _, _, err := e.estimate(map[string]float64{"90": 1}); err == nil {
+		t.Error("an estimate without every angle")
+	}
+}
+
+func TestDecodeFusedEstimator(t *testing.T) {
+	t.Parallel()
+	const file = `estimator_type: od_fused_estimator
+estimator_name: fused1
+calibrated_on_pioreactor_unit: pio01
+created_at: 2025-03-01T12:00:00Z
+ir_led_intensity: 80
+angles: ["90"]
+mu_splines:
+  "90": {type: akima, knots: [-3, 0, 1], coefficients: [[-6.9, 2.3, 0, 0], [0, 2.3, 0, 0]]}
+sigma_splines_log:
+  "90": {type: poly, coefficients: [-3]}
+min_logc: -3
+max_logc: 1
+sigma_floor: 0.01
+recorded_data: {}
+`
+	e, err := decodeFusedEstimator([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Name != "fused1" || e.IRLEDIntensity != 80 || e.Mu["90"].Type != calibration.Akima {
+		t.Fatalf("decoded %+v", e)
+	}
+	if s := curveSlope(e.Mu["90"], -1); math.Abs(s-2.3) > 1e-12 {
+		t.Fatalf("slope %v", s)
+	}
+	for _, bad := range []string{
+		"estimator_type: od\nangles: [\"90\"]\n",
+		"angles: []\n",
+		"angles: [\"90\"]\nmin_logc: 1\nmax_logc: -1\nmu_splines: {\"90\": {type: poly, coefficients: [1]}}\nsigma_splines_log: {\"90\": {type: poly, coefficients: [1]}}\n",
+		"angles: [\"45\"]\nmin_logc: -1\nmax_logc: 1\n",
+	} {
+		if _, err := decodeFusedEstimator([]byte(bad)); !errors.Is(err, ErrFusedEstimator) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
