@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,7 +169,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	}()
 
 	state := StateTopic(in.cfg.Leader)
-	id := JobName + "-" + in.cfg.Leader + "-" + suffix()
+	id := JobName + "-" + in.cfg.Leader + "-" + pubsub.ClientSuffix()
 	c, err := in.cfg.Dialer.Dial(ctx, pubsub.Options{
 		ClientID:    id,
 		Will:        &pubsub.Will{Topic: state, Payload: []byte("lost"), QoS: pubsub.ExactlyOnce, Retain: true},
@@ -464,10 +462,4 @@ func (in *Ingester) warn(what, topic string, err error) {
 	if in.warned.Add(1) <= maxWarnings {
 		in.log.Warn(what, "topic", topic, "err", err)
 	}
-}
-
-func suffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -321,7 +321,7 @@ func (o *Outbox) Stats() Stats {
 // the spool whenever the leader is reachable and storing. It returns nil when ctx ends;
 // the spool keeps what is left for the next start.
 func (o *Outbox) Run(ctx context.Context) error {
-	c, err := o.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "outbox-" + o.cfg.Unit,
+	c, err := o.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "outbox-" + o.cfg.Unit + "-" + pubsub.ClientSuffix(),
 		OnReconnect: func() { o.linkRestored() }})
 	if err != nil {
 		if ctx.Err() != nil {

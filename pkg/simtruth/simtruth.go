@@ -87,7 +87,7 @@ func Payload(t sim.Truth) contract.SimulationTruth {
 
 // Run samples every Config.Every until ctx ends, then clears its retained topic.
 func (p *Publisher) Run(ctx context.Context) error {
-	conn, err := p.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "simulation-truth-" + p.cfg.Unit})
+	conn, err := p.cfg.Dialer.Dial(ctx, pubsub.Options{ClientID: "simulation-truth-" + p.cfg.Unit + "-" + pubsub.ClientSuffix()})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
