@@ -16,7 +16,7 @@ func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]superv
 	if err != nil {
 		return nil, nil, err
 	}
-	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated}
+	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated, Estimators: filepath.Join(dir, "estimators")}
 	monitor := jobs.NewMonitorSpec(version)
 	if workers != nil {
 		monitor = jobs.NewLeaderMonitorSpec(version, workers)

@@ -1,14 +1,20 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
 // The multi-angle OD fusion estimator (docs/algorithms.md "OD fusion"): per angle a curve of
@@ -176,4 +182,87 @@ func curveSlope(c calibration.Curve, x float64) float64 {
 		return p[1] + u*(2*p[2]+3*u*p[3])
 	}
 	return math.NaN()
+}
+
+// estimatorDevice is the only estimator device, and activeEstimators the pointer file
+// beside the device folders (as the calibration store keeps its own).
+const (
+	estimatorDevice  = "od_fused"
+	activeEstimators = ".active_estimators.yaml"
+)
+
+// loadActiveFusedEstimator reads dir's active od_fused estimator; nil without one.
+func loadActiveFusedEstimator(dir string) (*fusedEstimator, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, activeEstimators))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the active estimators: %w", err)
+	}
+	active := map[string]string{}
+	if err := yaml.Unmarshal(b, &active); err != nil {
+		return nil, fmt.Errorf("read the active estimators: %w", err)
+	}
+	name, ok := active[estimatorDevice]
+	if !ok {
+		return nil, nil
+	}
+	if err := calibration.ValidName(name); err != nil {
+		return nil, fmt.Errorf("active od_fused estimator: %w", err)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, estimatorDevice, name+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("active od_fused estimator %s: %w", name, err)
+	}
+	e, err := decodeFusedEstimator(b)
+	if err != nil {
+		return nil, fmt.Errorf("active od_fused estimator %s: %w", name, err)
+	}
+	return e, nil
+}
+
+// fusedOD is od_reading's fusion: the estimator and when it last warned.
+type fusedOD struct {
+	est      *fusedEstimator
+	lastWarn time.Time
+}
+
+// fusedWarnEvery spaces the fusion's warnings (a result on a bound, a failed fit).
+const fusedWarnEvery = 300 * time.Second
+
+// publishFused publishes od_fused for a reading's raw ODs by channel, or clears it when the
+// IR intensity differs from the estimator's or the fit fails.
+func (j *ODReading) publishFused(ctx context.Context, stamp contract.Timestamp, raw map[string]float64) error {
+	e := j.fused.est
+	if e == nil {
+		return nil
+	}
+	byAngle := map[string]float64{}
+	for ch, angle := range j.chain.angles {
+		byAngle[angle] = raw[ch]
+	}
+	now := j.rt.Clock().Now()
+	warn := func(msg string, args ...any) {
+		if now.Sub(j.fused.lastWarn) >= fusedWarnEvery {
+			j.fused.lastWarn = now
+			j.rt.Log().Warn(msg, args...)
+		}
+	}
+	if e.IRLEDIntensity != j.intensity {
+		j.rt.Log().Error(fmt.Sprintf("The od_fused estimator %s was made at IR intensity %v%%, not %v%%: no fused OD.", e.Name, e.IRLEDIntensity, j.intensity))
+		return j.rt.Set(ctx, "od_fused", nil)
+	}
+	od, atBound, err := e.estimate(byAngle)
+	if err != nil {
+		warn("od_fused failed", "err", err)
+		return j.rt.Set(ctx, "od_fused", nil)
+	}
+	if atBound {
+		warn(fmt.Sprintf("The fused OD %v is at the edge of the estimator %s's range: the culture may be outside what it was fitted on.", od, e.Name))
+	}
+	return j.rt.Set(ctx, "od_fused", contract.ODFused{ODFused: contract.Decimal(od), Timestamp: stamp})
 }

@@ -2,10 +2,17 @@ package jobs
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 )
 
 // An estimator whose angles see OD proportionally (signal = k_a·c) recovers the
@@ -84,4 +91,84 @@ recorded_data: {}
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// writeEstimator saves an od_fused estimator with one 90° angle seeing OD proportionally,
+// made at ir, and activates it.
+func writeEstimator(t *testing.T, dir string, ir float64) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "od_fused"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	est := fmt.Sprintf(`estimator_type: od_fused_estimator
+estimator_name: fused1
+ir_led_intensity: %v
+angles: ["90"]
+mu_splines: {"90": {type: poly, coefficients: [%v, 0]}}
+sigma_splines_log: {"90": {type: poly, coefficients: [-3]}}
+min_logc: -4
+max_logc: 2
+sigma_floor: 0.01
+`, ir, math.Ln10)
+	if err := os.WriteFile(filepath.Join(dir, "od_fused", "fused1.yaml"), []byte(est), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, activeEstimators), []byte("od_fused: fused1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With an active estimator od_reading publishes od_fused beside every ods, at the same
+// timestamp; an estimator made at another IR intensity gives none (and an error log).
+func TestODReadingPublishesFused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ir   float64
+		want bool
+	}{{"matching IR intensity", 80, true}, {"another IR intensity", 50, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				writeEstimator(t, dir, c.ir)
+				r := newODRigDeps(t, sim.DefaultParams(), ODDeps{Simulated: true, Estimators: dir})
+				defer r.close()
+				r.start("od_reading", nil)
+				time.Sleep(time.Minute)
+				fused := r.retained("od_reading", "od_fused")
+				if !c.want {
+					if fused != "" {
+						t.Fatalf("od_fused %q with a mismatched estimator", fused)
+					}
+					return
+				}
+				f := decode[contract.ODFused](t, fused)
+				ods := decode[contract.ODReadings](t, r.retained("od_reading", "ods"))
+				od := decode[contract.RawODReading](t, r.retained("od_reading", "od2"))
+				if f.Timestamp != ods.Timestamp || !(float64(f.ODFused) > 0) {
+					t.Fatalf("od_fused %+v beside ods at %v", f, ods.Timestamp)
+				}
+				// μ = ln(10)·logc: the fused OD is the raw OD itself.
+				if math.Abs(float64(f.ODFused)-float64(od.OD))/float64(od.OD) > 1e-3 {
+					t.Fatalf("od_fused %v, raw OD %v", f.ODFused, od.OD)
+				}
+			})
+		})
+	}
+}
+
+// A blank cannot be combined with an estimator: od_reading refuses to start.
+func TestODReadingRefusesBlankWithEstimator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		writeEstimator(t, dir, 80)
+		cache := t.TempDir()
+		if err := (unitCache{dir: cache}).put(cacheODBlank, "exp", map[string]float64{"2": 0.01}); err != nil {
+			t.Fatal(err)
+		}
+		r := newODRigDeps(t, sim.DefaultParams(), ODDeps{Simulated: true, CacheDir: cache, Estimators: dir})
+		defer r.close()
+		if err := r.tryStart("od_reading", nil); err == nil {
+			t.Fatal("od_reading started with a blank and an estimator")
+		}
+	})
 }

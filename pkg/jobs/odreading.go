@@ -29,6 +29,7 @@ type ODReading struct {
 	cals      odCalibrations
 	warns     []string // for the job's log once it runs
 	storedV0  float64  // unity REF v0 as cached for the experiment
+	fused     fusedOD  // the active od_fused estimator, if any (od_fused.go)
 
 	rt     *supervisor.Runtime
 	ctx    context.Context // Run's: a timer restarted by /set interval ends with it
@@ -45,6 +46,9 @@ type ODDeps struct {
 	CacheDir     string
 	Calibrations *calibration.Store
 	Simulated    bool
+	// Estimators is the unit's estimator folder (<device>/<name>.yaml and the active
+	// pointers); "" has none.
+	Estimators string
 }
 
 // odReadingJobName is the job's name on the wire.
@@ -96,7 +100,10 @@ func newODReading(o supervisor.Options, d ODDeps) (*ODReading, error) {
 	if j.cals, j.warns, err = loadODCalibrations(d.Calibrations, chain.angles); err != nil {
 		return nil, err
 	}
-	if j.blank != nil && j.cals.active() {
+	if j.fused.est, err = loadActiveFusedEstimator(d.Estimators); err != nil {
+		return nil, err
+	}
+	if j.blank != nil && (j.cals.active() || j.fused.est != nil) {
 		return nil, fmt.Errorf("experiment %s has an OD blank and OD calibrations are active: a blank cannot be combined with a calibration; delete the blank (od_blank delete) or deactivate the calibrations", o.Experiment)
 	}
 	if mode == "unity" {
@@ -150,6 +157,9 @@ func (j *ODReading) Run(ctx context.Context, rt *supervisor.Runtime) error {
 				supervisor.Setting{Name: "raw_od" + ch, Datatype: contract.TypeRawODReading},
 				supervisor.Setting{Name: "calibrated_od" + ch, Datatype: contract.TypeCalibratedOD})
 		}
+	}
+	if j.fused.est != nil {
+		settings = append(settings, supervisor.Setting{Name: "od_fused", Datatype: contract.TypeODFused})
 	}
 	if err := rt.Declare(settings...); err != nil {
 		return err
@@ -234,6 +244,9 @@ func (j *ODReading) record(ctx context.Context) error {
 	}
 	stamp := contract.Timestamp(j.rt.Clock().Now())
 	if err := j.publish(ctx, stamp, raw); err != nil {
+		return err
+	}
+	if err := j.publishFused(ctx, stamp, raw); err != nil {
 		return err
 	}
 	if j.random.Float64() < 0.2 {
