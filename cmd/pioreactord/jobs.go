@@ -16,7 +16,8 @@ func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]superv
 	if err != nil {
 		return nil, nil, err
 	}
-	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated, Estimators: filepath.Join(dir, "estimators")}
+	dosing.Estimators = filepath.Join(dir, "estimators")
+	od := jobs.ODDeps{CacheDir: cache, Calibrations: dosing.Calibrations, Simulated: simulated, Estimators: dosing.Estimators}
 	monitor := jobs.NewMonitorSpec(version)
 	if workers != nil {
 		monitor = jobs.NewLeaderMonitorSpec(version, workers)

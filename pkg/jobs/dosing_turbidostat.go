@@ -100,8 +100,9 @@ func signalChannel(o supervisor.Options) (ch, warning string, err error) {
 	return signal[0], fmt.Sprintf("several OD channels %v: the turbidostat's od signal uses channel %s", signal, signal[0]), nil
 }
 
-// resolve checks a biomass_signal and resolves auto: od when an OD calibration is active for
-// the signal channel's angle, else normalized_od (fused estimators are not implemented).
+// resolve checks a biomass_signal and resolves auto: od_fused when an od_fused estimator is
+// active, else od when an OD calibration is active for the signal channel's angle, else
+// normalized_od.
 func (t *turbidostat) resolve(sig string) (string, error) {
 	switch sig {
 	case signalNOD, signalFused:
@@ -112,6 +113,9 @@ func (t *turbidostat) resolve(sig string) (string, error) {
 		}
 		return sig, nil
 	case signalAuto:
+		if est, err := loadActiveFusedEstimator(t.a.d.Estimators); err == nil && est != nil {
+			return signalFused, nil
+		}
 		if t.odChannel != "" && t.a.d.Calibrations != nil {
 			if angle, err := t.a.conf.PhotodiodeChannels(); err == nil {
 				if _, ok, err := t.a.d.Calibrations.Active("od" + angle[t.odChannel]); ok && err == nil {

@@ -172,3 +172,20 @@ func TestODReadingRefusesBlankWithEstimator(t *testing.T) {
 		}
 	})
 }
+
+// The turbidostat's auto signal is od_fused when an estimator is active.
+func TestTurbidostatAutoPicksFused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newDosingRig(t, sim.DefaultParams())
+		defer r.close()
+		r.calibrateAll(1)
+		r.dosing.Estimators = t.TempDir()
+		writeEstimator(t, r.dosing.Estimators, 80)
+		if err := r.try(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": 0.5, "exchange_volume_ml": 0.5}); err != nil {
+			t.Fatal(err)
+		}
+		if sig := r.retained(dosingJobName, "biomass_signal"); sig != "od_fused" {
+			t.Fatalf("auto resolved to %q, want od_fused", sig)
+		}
+	})
+}

@@ -21,6 +21,9 @@ type Dosing struct {
 	Calibrations *calibration.Store
 	// Bioreactor is the unit's bioreactor book (volume, alt-media fraction, cumulatives).
 	Bioreactor *Bioreactor
+	// Estimators is the unit's estimator folder (ODDeps.Estimators): an active od_fused
+	// estimator makes the turbidostat's auto signal od_fused. "" has none.
+	Estimators string
 }
 
 // NewDosing opens the unit's calibration folder (<data-dir>/<unit>/calibrations) and its
