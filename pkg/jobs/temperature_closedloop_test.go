@@ -27,10 +27,9 @@ type thermostatFigures struct {
 	published                      int
 }
 
-// runThermostat holds 30 ℃ for hours on the simulated vial with the job's clock late by
+// runThermostat holds target for hours on the simulated vial with the job's clock late by
 // lag per wake-up, and returns the figures over the hours after settle.
-func runThermostat(t *testing.T, lag time.Duration, settle, hours time.Duration) thermostatFigures {
-	const target = 30.0
+func runThermostat(t *testing.T, target float64, lag time.Duration, settle, hours time.Duration) thermostatFigures {
 	var f thermostatFigures
 	synctest.Test(t, func(t *testing.T) {
 		real := clock.Real{}
@@ -93,15 +92,17 @@ func runThermostat(t *testing.T, lag time.Duration, settle, hours time.Duration)
 // time stand for `--speed` 1, 600 and 3600 (a millisecond of scheduler latency each).
 func TestThermostatHoldsTrueLiquid(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		lag  time.Duration
-	}{{"speed 1", time.Millisecond}, {"speed 600", 600 * time.Millisecond}, {"speed 3600", 3600 * time.Millisecond}} {
+		name   string
+		target float64
+		lag    time.Duration
+	}{{"speed 1", 30, time.Millisecond}, {"speed 600", 30, 600 * time.Millisecond}, {"speed 3600", 30, 3600 * time.Millisecond},
+		{"37 ℃ at speed 600", 37, 600 * time.Millisecond}} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f := runThermostat(t, c.lag, 5*time.Hour, 5*time.Hour)
-			t.Logf("true liquid mean %.2f ℃ in [%.2f, %.2f]; %d published, mean %.2f ℃, worst |T − 30| %.2f K",
-				f.liquidMean, f.liquidLo, f.liquidHi, f.published, f.publishedMean, f.publishedWorst)
-			for _, p := range f.judge(30) {
+			f := runThermostat(t, c.target, c.lag, 5*time.Hour, 5*time.Hour)
+			t.Logf("true liquid mean %.2f ℃ in [%.2f, %.2f]; %d published, mean %.2f ℃, worst |T − %v| %.2f K",
+				f.liquidMean, f.liquidLo, f.liquidHi, f.published, f.publishedMean, c.target, f.publishedWorst)
+			for _, p := range f.judge(c.target) {
 				t.Error(p)
 			}
 		})

@@ -94,9 +94,10 @@ func fitDecay(secs, samples []float64) (decayEstimate, error) {
 
 // inferByDecay estimates the liquid's mean temperature over a heater cycle from the samples
 // of a heater-off window and when they were taken (heaterOff: when the heater went to 0).
-// The liquid is coolest when the heater comes back on; it cooled at the fitted slope for the
-// window, less the PCB's stored heat that kept warming it for about τ, and warms back while
-// the heater is on: its cycle mean is half that drop above the end of the window.
+// The liquid falls at the fitted slope s through the window W and for about τ after the
+// heater comes back on (the PCB must warm first), then climbs back: its swing is about
+// |s|·W, its minimum |s|·τ below its value at the window's end, so its cycle mean sits
+// |s|·(W/2 − τ) above that value.
 func inferByDecay(h float64, heaterOff time.Time, times []time.Time, samples []float64) (decayEstimate, error) {
 	if len(samples) == 0 {
 		return decayEstimate{}, fmt.Errorf("temperature inference: no samples")
@@ -114,8 +115,7 @@ func inferByDecay(h float64, heaterOff time.Time, times []time.Time, samples []f
 		return e, err
 	}
 	window := secs[len(secs)-1]
-	drop := math.Max(0, -e.slope*math.Max(0, window-e.tau))
-	e.cycleMean = e.atEnd + drop/2
+	e.cycleMean = e.atEnd + math.Max(0, -e.slope*(window/2-e.tau))
 	return e, nil
 }
 

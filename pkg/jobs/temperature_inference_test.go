@@ -46,8 +46,8 @@ func TestDecayInference(t *testing.T) {
 			if math.Abs(e.atEnd-liquidEnd) > 0.01 || math.Abs(e.slope-slope) > 1e-4 || math.Abs(e.tau-tau) > 1 {
 				t.Fatalf("fit %+v, want the liquid at %v ℃, slope %v K/s, τ %v s", e, liquidEnd, slope, tau)
 			}
-			// The cycle mean sits half the window's uncompensated drop above the end.
-			if want := liquidEnd - slope*(tN-e.tau)/2; math.Abs(e.cycleMean-want) > 0.01 {
+			// The cycle mean sits |s|·(W/2 − τ) above the end.
+			if want := liquidEnd - slope*(tN/2-e.tau); math.Abs(e.cycleMean-want) > 0.01 {
 				t.Fatalf("cycle mean %v, want %v", e.cycleMean, want)
 			}
 		})
