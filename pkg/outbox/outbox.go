@@ -191,10 +191,26 @@ func (d dialer) Dial(ctx context.Context, opts pubsub.Options) (pubsub.Client, e
 // Wrap returns c with its data messages passing through the Outbox.
 func (o *Outbox) Wrap(c pubsub.Client) pubsub.Client { return &client{Client: c, o: o} }
 
-// client is a wrapped connection: Publish is the Outbox's, the rest is c's.
+// client is a wrapped connection: Publish and Close are the Outbox's, the rest is c's.
 type client struct {
 	pubsub.Client
 	o *Outbox
+}
+
+// Close closes the connection after what it queued has been published: the sender closes
+// it when it reaches it in its queue. A stopping job publishes its `disconnected` and then
+// closes; closing at once raced the sender's publish of that state on the same
+// connection, and a broker could be left showing the job `lost`. When the sender is not
+// taking messages (the link is down, the Outbox stopped, held messages wait) it closes now.
+func (c *client) Close() {
+	o := c.o
+	o.mu.Lock()
+	queued := o.linkUp && !o.closed && o.held.len() == 0 && !o.held.flushing &&
+		o.enqueue(outgoing{conn: c.Client, closeConn: true})
+	o.mu.Unlock()
+	if !queued {
+		c.Client.Close()
+	}
 }
 
 // Publish hands a data message to the sender, which publishes it live (other jobs and the

@@ -31,6 +31,8 @@ type outgoing struct {
 	data    bool      // a data message: spooled when it cannot be sent
 	at      time.Time // Clock time of its publication: a replay's published_at
 	seq     uint64    // a retained non-data message's number (Outbox.seq)
+	// closeConn marks no message but the closing of conn, in order after what it queued.
+	closeConn bool
 }
 
 func (m outgoing) entry() store.OutboxEntry {
@@ -107,6 +109,10 @@ func (o *Outbox) current(conn pubsub.Client, topic string, payload []byte, qos b
 // setAside keeps a message the sender could not publish: data in the spool, a retained
 // message held (unless a newer one is).
 func (o *Outbox) setAside(m outgoing) {
+	if m.closeConn {
+		m.conn.Close()
+		return
+	}
 	if m.data {
 		// A failure is counted, logged and reported by spool.
 		_ = o.spool([]store.OutboxEntry{m.entry()})
@@ -172,6 +178,10 @@ func (o *Outbox) finish(ctx context.Context) {
 // Grace ring while the streamer is ready, or goes to the spool, if a second copy is
 // recognised, while it is not (a delivered message without a time is sent at most once).
 func (o *Outbox) deliver(ctx context.Context, m outgoing) {
+	if m.closeConn {
+		m.conn.Close()
+		return
+	}
 	o.mu.Lock()
 	up, ready := o.linkUp, o.ready
 	stale := !m.data && m.seq < o.sentSeq[m.topic]
