@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -131,10 +132,14 @@ func TestProfileTwoDaysOnTheSim(t *testing.T) {
 		t.Skip("50 s of wall time")
 	}
 	const speed = 3600
-	// tick is the tolerance: 100 ms of wall time, 6 simulated minutes at this speed. A start
-	// travels profile job → unit API → task → job before the unit logs it (a few ms of wall
-	// time), and the machine running the tests may be loaded. Nothing may happen early.
+	// tick is the scheduler's tolerance: 100 ms of wall time, 6 simulated minutes at this
+	// speed; its own log says when it took each action up. The unit then acts after the
+	// action travels profile job → unit API → task → job, which takes wall time: on a loaded
+	// 2-core machine running the race detector, up to hundreds of ms, i.e. many simulated
+	// minutes. So the units' effects are judged in order, never early, and within a wall
+	// second (an hour here) of the scheduler taking the action up.
 	const tick = 100 * time.Millisecond * speed
+	const unitLatency = time.Second * speed
 	c := startCluster(t, "--units", "2", "--speed", fmt.Sprint(speed))
 	c.startProfile(t, "two-days.yaml", twoDays)
 	run := c.waitRun(t, "finished", 90*time.Second)
@@ -145,10 +150,14 @@ func TestProfileTwoDaysOnTheSim(t *testing.T) {
 	}
 	var got []event
 	var lines []logLine
+	var taken []string // the scheduler's "Action … scheduled at +X, taken up at +Y." lines
 	// The units' lines reach the leader's store a moment after the run ends.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		lines, got = c.logs(t, "demo"), nil
+		lines, got, taken = c.logs(t, "demo"), nil, nil
 		for _, l := range lines {
+			if strings.HasPrefix(l.Message, "Action ") && strings.Contains(l.Message, "taken up at") {
+				taken = append(taken, l.Message)
+			}
 			if l.Task != "stirring" && l.Task != "experiment_profile/"+fmt.Sprint(run.JobID) {
 				continue
 			}
@@ -193,14 +202,35 @@ func TestProfileTwoDaysOnTheSim(t *testing.T) {
 		for _, g := range got {
 			if g.unit == w.unit && g.what == w.what {
 				found = true
-				if g.at < w.at-time.Second || g.at > w.at+w.slack+tick { // started_at is rounded to 1 ms
-					t.Errorf("%s %s at %v, want %v (+%v) ± %v", w.unit, w.what, g.at, w.at, w.slack, tick)
+				if g.at < w.at-time.Second || g.at > w.at+w.slack+tick+unitLatency { // started_at is rounded to 1 ms
+					t.Errorf("%s %s at %v, want %v (+%v), at most %v late", w.unit, w.what, g.at, w.at, w.slack, tick+unitLatency)
 				}
 			}
 		}
 		if !found {
 			t.Errorf("%s never logged %q", w.unit, w.what)
 		}
+	}
+	// The scheduler takes every action up within one tick of when it is due, never before.
+	takenLine := regexp.MustCompile(`scheduled at \+(\S+), taken up at \+(\S+)\.$`)
+	for _, m := range taken {
+		parts := takenLine.FindStringSubmatch(m)
+		if parts == nil {
+			t.Errorf("unreadable scheduler line %q", m)
+			continue
+		}
+		scheduled, err1 := time.ParseDuration(parts[1])
+		takenUp, err2 := time.ParseDuration(parts[2])
+		if err1 != nil || err2 != nil {
+			t.Errorf("unreadable scheduler line %q: %v %v", m, err1, err2)
+			continue
+		}
+		if takenUp < scheduled || takenUp > scheduled+tick {
+			t.Errorf("%s: taken up %v after it was due; want within %v", m, takenUp-scheduled, tick)
+		}
+	}
+	if len(taken) != 14 {
+		t.Errorf("%d scheduler lines, want 14:\n%s", len(taken), strings.Join(taken, "\n"))
 	}
 	// 2 starts, 8 repeated updates, 1 update and 1 log of the when, 2 stops
 	if run.ActionCount != 14 {

@@ -163,6 +163,7 @@ func (j *job) execute(ctx context.Context, rt *supervisor.Runtime) error {
 	lastCount := 0
 	run := &Run{Profile: j.profile, Experiment: rt.Experiment(), Source: key, DryRun: j.args.DryRun, Cluster: j.deps.Cluster,
 		Values: NewLiveValues(rt), Clock: clk, Log: rt.Log(), Start: origin,
+		OnRecord: func(rec Record) { rt.Log().Debug(rec.line(origin)) },
 		OnProgress: func(p Progress) {
 			progress := 0.0
 			if total := p.ActionCount + p.Pending; total > 0 {

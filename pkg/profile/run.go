@@ -55,6 +55,21 @@ type Record struct {
 	Err       string    `json:"error,omitempty"`
 }
 
+// line is the record as the run's debug log line: when the action was due and when the
+// scheduler took it up, both counted from the run's start, so a reader can tell the
+// scheduler's lateness from the time the unit then took to act.
+func (rec Record) line(start time.Time) string {
+	what := fmt.Sprintf("Action %s of %s on %s: scheduled at +%v, taken up at +%v", rec.Type, rec.Job, rec.Unit,
+		rec.Scheduled.Sub(start).Round(time.Millisecond), rec.Performed.Sub(start).Round(time.Millisecond))
+	switch {
+	case rec.Err != "":
+		return what + ", failed: " + rec.Err + "."
+	case rec.Skipped != "":
+		return what + ", skipped: " + rec.Skipped + "."
+	}
+	return what + "."
+}
+
 // Run is one execution of a profile.
 type Run struct {
 	Profile    *Profile
