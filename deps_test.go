@@ -57,7 +57,7 @@ func TestImportRules(t *testing.T) {
 }
 
 // Jobs take time from the injected clock only, so the simulation can run faster than real
-// time and tests can run in virtual time (STYLE.md, spec/simulation.md B.9).
+// time and tests can run in virtual time (STYLE.md, docs/simulation.md, "Virtual clock").
 func TestJobsUseTheClockAndRecover(t *testing.T) {
 	files, err := filepath.Glob("pkg/jobs/*.go")
 	if err != nil || len(files) == 0 {

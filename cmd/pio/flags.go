@@ -67,7 +67,7 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-// passThrough splits a job's free-form arguments the way `pios run` does (spec/cli.md §4.2):
+// passThrough splits a job's free-form arguments the way `pios run` does (docs/pio.md, "Job options"):
 // `--name value` is an option, `--flag` followed by another option (or nothing) a flag,
 // anything else positional. Option names take underscores, the unit API's spelling.
 func passThrough(tokens []string) (args []string, options map[string]any) {

@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 )
 
-// Timeouts of spec/cli.md §1.5.
+// Timeouts of docs/pio.md, "Timeouts".
 const (
 	leaderTimeout = 5 * time.Second
 	unitTimeout   = 10 * time.Second
@@ -129,7 +129,7 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// task is a 202 answer or a poll answer (spec/api.md §1.4).
+// task is a 202 answer or a poll answer (docs/http.md, "Tasks").
 type task struct {
 	TaskID        string          `json:"task_id"`
 	ResultURLPath string          `json:"result_url_path"`

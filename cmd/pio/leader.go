@@ -163,7 +163,7 @@ func (a *app) inventory(ctx context.Context) ([]inventoryRow, error) {
 }
 
 // workersStatus prints the inventory with whether each worker answers, its version and
-// experiment (spec/cli.md §3.8, without the MQTT state column's ping fallback).
+// experiment (docs/pio.md, "Workers status", without the MQTT state column's ping fallback).
 func (a *app) workersStatus(ctx context.Context) error {
 	rows, err := a.inventory(ctx)
 	if err != nil {

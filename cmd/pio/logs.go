@@ -17,7 +17,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
 
-// publishWait bounds one publish's wait for the broker (spec/cli.md §4.2: ≤2 s).
+// publishWait bounds one publish's wait for the broker (docs/pio.md, "Timeouts": ≤2 s).
 const publishWait = 2 * time.Second
 
 const logsHelp = `Usage: pio logs [-n N] [-f]
@@ -25,7 +25,7 @@ const logsHelp = `Usage: pio logs [-n N] [-f]
   The last N (100) log lines of this unit, oldest first, from the leader's log store;
   -f then follows new lines as the unit publishes them.`
 
-// logRow is a row of the leader's log routes (spec/api.md §6).
+// logRow is a row of the leader's log routes (docs/http.md, "Logs").
 type logRow struct {
 	Timestamp  string `json:"timestamp"`
 	Level      string `json:"level"`

@@ -1,4 +1,4 @@
-// Command pio is the command-line client of pioreactord (spec/cli.md). Run as `pio` it acts
+// Command pio is the command-line client of pioreactord (docs/pio.md). Run as `pio` it acts
 // on one unit; run as `pios` (a link to the same binary) it fans work out to the cluster
 // from the leader. It talks to the daemons over HTTP (/unit_api, /api) and to the broker
 // over MQTT, never to files or databases of a daemon.
@@ -26,7 +26,7 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes one command line and returns the exit code of spec/cli.md §1.1.
+// run executes one command line and returns the exit code of docs/pio.md, "Exit codes".
 func run(ctx context.Context, argv []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := "pio"
 	if len(argv) > 0 && strings.TrimSuffix(filepath.Base(argv[0]), ".exe") == "pios" {
@@ -84,7 +84,7 @@ func usageErr(usage, format string, a ...any) error {
 }
 
 // helpShown ends a command that printed its help: exit 0 (or 2 for a group without a
-// default action, spec/cli.md §1.1).
+// default action, docs/pio.md, "Exit codes").
 func helpShown(code int) error { return &usageError{code: code} }
 
 // abortError is "Aborted!": a declined confirmation, or a fan-out with a failure.
@@ -94,7 +94,7 @@ func (*abortError) Error() string { return "aborted" }
 
 var errAborted = &abortError{}
 
-// failure is a command failure worded for the user as spec/cli.md has it (capitalised,
+// failure is a command failure worded for the user as docs/pio.md has it (capitalised,
 // with its full stop), printed as `Error: <message>`.
 type failure struct{ msg string }
 

@@ -232,7 +232,7 @@ func (a *app) jobs(ctx context.Context, args []string) error {
 	return usageErr(a.usageLine("jobs"), "No such command '%s'.", args[0])
 }
 
-// jobLine is the `pio jobs list` line of spec/cli.md §3.2.
+// jobLine is the `pio jobs list` line of docs/pio.md, "Job lines".
 func jobLine(r contract.JobRow) string {
 	source := r.JobSource
 	if source == "" {

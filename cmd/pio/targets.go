@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// selection is the target options shared by the pios commands (spec/cli.md §4.1).
+// selection is the target options shared by the pios commands (docs/pio.md, "Target selection").
 type selection struct {
 	units, exps multi
 	yes, json   bool
@@ -27,7 +27,7 @@ func (s *selection) register(c *command) {
 	c.fs.BoolVar(&s.json, "json", false, "")
 }
 
-// resolver kinds of spec/cli.md §4.1.
+// resolver kinds of docs/pio.md, "Target selection".
 type targetKind int
 
 const (

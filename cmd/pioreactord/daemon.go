@@ -194,7 +194,6 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		}
 		cfg.WebSocket = d.webSocket()
 		cfg.Descriptors = d.descriptorsOf(u)
-		cfg.Descriptors = d.descriptorsOf(u)
 		cfg.SimTruth = u.simTruthAPI()
 		cfg.Sessions = u.sessions
 		if i == 0 {

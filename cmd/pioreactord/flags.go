@@ -108,7 +108,7 @@ func (o *options) fillDefaults() error {
 	return nil
 }
 
-// dotPioreactor is the root of a unit's persistent state (spec/config.md §1).
+// dotPioreactor is the root of a unit's persistent state (docs/config.md, "Files").
 func dotPioreactor() string {
 	if dot := os.Getenv("DOT_PIOREACTOR"); dot != "" {
 		return dot

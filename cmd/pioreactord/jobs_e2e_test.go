@@ -81,7 +81,7 @@ func allOf(subs ...string) func(string) bool {
 }
 
 // Every job and automation starts through the leader's REST route, as the dashboard and
-// `pio run` do, and shows itself on MQTT with the topics and payloads of spec/mqtt.md §5.3.
+// `pio run` do, and shows itself on MQTT with the topics and payloads of docs/jobs.md.
 func TestEveryJobStartsThroughREST(t *testing.T) {
 	c := startCluster(t, "--units", "1", "--speed", "20")
 	w := watch(t, c.mqtt)

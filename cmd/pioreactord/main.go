@@ -186,7 +186,7 @@ func loadConfig(o options) (conf *config.Config, unitPath string, err error) {
 	case o.configPath == "":
 		conf = config.LoadDefault()
 	default:
-		unitPath = os.Getenv("LOCAL_CONFIG") // spec/config.md §1
+		unitPath = os.Getenv("LOCAL_CONFIG") // docs/config.md, "Files"
 		if unitPath == "" {
 			unitPath = filepath.Join(filepath.Dir(o.configPath), "unit_config.ini")
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// ConfigFiles are a unit's two INI files (spec/config.md §1): the shared config.ini, which
+// ConfigFiles are a unit's two INI files (docs/config.md, "Files"): the shared config.ini, which
 // the leader distributes, and the unit's own unit_config.ini. The routes only ever write
 // these two paths, whatever a request says.
 type ConfigFiles struct {

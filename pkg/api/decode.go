@@ -46,7 +46,7 @@ type decodeOpts struct {
 }
 
 // decodeBody decodes a JSON object into dst (a pointer to a struct) as msgspec does for the
-// original (spec/api.md §1.3): malformed JSON, a non-object, a missing required field
+// original (docs/http.md, "Request bodies"): malformed JSON, a non-object, a missing required field
 // (tag `required:"true"`), a wrong type and, unless allowed, an unknown field are all 400
 // "Invalid request body." with the decoder's message as cause. Field names are exact: Go's
 // case-insensitive matching would accept "Experiment" for "experiment".

@@ -11,7 +11,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/descriptor"
 )
 
-// The UI descriptors (spec §12): a unit serves its own, rendered from its job table and its
+// The UI descriptors (docs/http.md, "System and capabilities"): a unit serves its own, rendered from its job table and its
 // ui/ folders; the leader serves its own at /api/... and proxies a worker's.
 
 func (s *Server) unitDescriptorRoutes(g *echo.Group) {
@@ -74,7 +74,7 @@ func automationType(c echo.Context) (string, error) {
 }
 
 // proxyDescriptors answers a worker's descriptors with its own answer (200, not a task):
-// the leader's are rendered here, a worker's fetched; $broadcast is refused (spec §15 item 18).
+// the leader's are rendered here, a worker's fetched; $broadcast is refused (docs/http.md, "Dashboard descriptors").
 func (s *Server) proxyDescriptors(kind, path string, local echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		unit, err := s.oneUnit(c, "fetch "+kind+" descriptors")

@@ -1,10 +1,10 @@
 // Package api is pioreactord's HTTP API on echo: the per-unit /unit_api that every daemon
-// serves and, on the leader, /api (spec/api.md). Echo stays inside this package: callers
+// serves and, on the leader, /api (docs/http.md). Echo stays inside this package: callers
 // get an http.Handler and Serve.
 //
 // Invariants:
 //   - Every error, whether a handler's, a decoder's or echo's own 404/405, leaves through one
-//     handler as the envelope of spec/api.md §1.2 {error, status, cause[, remediation]}.
+//     handler as the envelope of docs/http.md, "Error envelope" {error, status, cause[, remediation]}.
 //   - Bodies are decoded strictly (§1.3) and capped (DefaultBodyLimit, 413 beyond); only
 //     the run body tolerates unknown fields.
 //   - Work that crosses units or takes long answers 202 and runs as a task (package task);

@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Error is an HTTP error rendered as the envelope of spec/api.md §1.2. Handlers return it;
+// Error is an HTTP error rendered as the envelope of docs/http.md, "Error envelope". Handlers return it;
 // the one error handler writes it.
 type Error struct {
 	Status      int

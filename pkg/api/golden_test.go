@@ -54,7 +54,7 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 }
 
-// TestGoldenShapes pins the JSON the dashboard reads (spec/api.md §1.2–1.5, §3–5, §10,
+// TestGoldenShapes pins the JSON the dashboard reads (docs/http.md, "Error envelope", "Request bodies", "Tasks", "Fan-out", "Experiments", "Workers", "Jobs and settings" and "Calibrations",
 // §13) to files reviewed against the spec.
 func TestGoldenShapes(t *testing.T) {
 	t.Parallel()

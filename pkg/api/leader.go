@@ -72,13 +72,13 @@ func (l *Leader) validate() error {
 	return nil
 }
 
-// MQTT quality of service levels the leader uses (spec/mqtt.md §2.6).
+// MQTT quality of service levels the leader uses (docs/mqtt.md, "QoS and retain").
 const (
 	qosAtLeastOnce byte = 1
 	qosExactlyOnce byte = 2
 )
 
-// publishTimeout bounds the wait for the broker's hand-off (spec/api.md §5).
+// publishTimeout bounds the wait for the broker's hand-off (docs/http.md, "Jobs and settings").
 const publishTimeout = 2 * time.Second
 
 func (s *Server) leaderRoutes(g *echo.Group) {
@@ -161,7 +161,7 @@ func (s *Server) units() ([]string, error) {
 }
 
 // resolveUnits maps a path's <unit> to the units it names: `$broadcast` is every unit,
-// otherwise the unit must be the leader or a worker (spec/api.md §1.7).
+// otherwise the unit must be the leader or a worker (docs/http.md, "Addresses and roles").
 func (s *Server) resolveUnits(unit string) ([]string, error) {
 	all, err := s.units()
 	if err != nil {

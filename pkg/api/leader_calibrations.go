@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// leaderCalibrationRoutes proxy the unit calibration routes (spec/api.md §10): one worker,
+// leaderCalibrationRoutes proxy the unit calibration routes (docs/http.md, "Calibrations"): one worker,
 // or every worker for $broadcast, in a task.
 func (s *Server) leaderCalibrationRoutes(g *echo.Group) {
 	p := "/workers/:unit"
@@ -32,7 +32,7 @@ func (s *Server) leaderCalibrationRoutes(g *echo.Group) {
 }
 
 // workers resolves a worker-scoped path unit: $broadcast is every worker, a name must be in
-// the inventory (spec/api.md §1.7's `Unknown Pioreactor worker`).
+// the inventory (docs/http.md, "Addresses and roles"'s `Unknown Pioreactor worker`).
 func (s *Server) workers(unit string) ([]string, error) {
 	if unit == contract.Broadcast {
 		ws, err := s.leader().Store.Workers()

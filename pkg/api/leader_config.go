@@ -18,7 +18,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// syncTimeout bounds the distribution of a saved shared config (spec/api.md §9: ≤75 s).
+// syncTimeout bounds the distribution of a saved shared config (docs/http.md, "Config files": ≤75 s).
 const syncTimeout = 75 * time.Second
 
 func (s *Server) leaderConfigRoutes(g *echo.Group) {

@@ -17,8 +17,8 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store/export"
 )
 
-// DataStore is the part of the leader's store behind the data routes of spec/api.md
-// §6–§8 (logs, time series, exports) and the backup route; *store.DB implements it. The
+// DataStore is the part of the leader's store behind the data routes of docs/http.md,
+// "Logs", "Charts" and "Exports" (logs, time series, exports) and the backup route; *store.DB implements it. The
 // routes exist only when Leader.Store implements it too.
 type DataStore interface {
 	export.Source
@@ -41,7 +41,7 @@ type dataAPI struct {
 	prog     ExportProgress
 }
 
-// dataRoutes registers the read routes of spec/api.md §6 (logs; the manual log line is
+// dataRoutes registers the read routes of docs/http.md, "Logs" (logs; the manual log line is
 // leader_units.go's), §7 (time series), §8 (exports) and the backup route.
 func (s *Server) dataRoutes(g *echo.Group) {
 	db, ok := s.leader().Store.(DataStore)
@@ -86,7 +86,7 @@ type SeriesPoint struct {
 	Y float64 `json:"y"`
 }
 
-// chartSources are the built-in <source>s of spec/api.md §7 and their rounding.
+// chartSources are the built-in <source>s of docs/http.md, "Charts" and their rounding.
 var chartSources = map[string]int{
 	string(store.GrowthRates):         5,
 	string(store.TemperatureReadings): 2,

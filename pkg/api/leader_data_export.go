@@ -23,7 +23,7 @@ import (
 )
 
 // minFreeBytes is the free space an export needs in its directory before it starts
-// (spec/storage.md §7.2).
+// (docs/data.md, "CSV format").
 const minFreeBytes = 64 << 20
 
 // exportDir is where export zips go: exports/ beside the database (the reference uses
@@ -109,7 +109,7 @@ func invalidExport(cause string) *Error {
 		"Send a JSON object with the required fields: datasets, experiment, partition_by_unit, partition_by_experiment.")
 }
 
-// exportRequest decodes and checks the body (spec/api.md §8, §15.3–4).
+// exportRequest decodes and checks the body (docs/http.md, "Exports").
 func (d *dataAPI) exportRequest(c echo.Context) (export.Request, error) {
 	var body ExportRequest
 	if err := decodeBody(c, &body, decodeOpts{}); err != nil {

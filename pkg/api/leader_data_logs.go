@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// LogLine is one row of the log routes (spec/api.md §6).
+// LogLine is one row of the log routes (docs/http.md, "Logs").
 type LogLine struct {
 	Timestamp      string `json:"timestamp"`
 	Level          string `json:"level"`

@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// Experiment is the experiment object of spec/api.md §3.
+// Experiment is the experiment object of docs/http.md, "Experiments".
 type Experiment struct {
 	Experiment  string   `json:"experiment"`
 	CreatedAt   string   `json:"created_at"`
@@ -134,7 +134,7 @@ func (s *Server) createExperiment(c echo.Context) error {
 	return s.oneExperiment(c, http.StatusCreated, e)
 }
 
-// parseTags checks and normalises a tags member (spec/api.md §3): a list of strings,
+// parseTags checks and normalises a tags member (docs/http.md, "Experiments"): a list of strings,
 // trimmed, blanks dropped, de-duplicated case-insensitively keeping the first spelling.
 // Its own messages, rather than "Invalid request body.", are the original's.
 func parseTags(raw json.RawMessage) ([]string, error) {

@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// targets selects the workers a job route acts on (spec/api.md §2 step 2): for
+// targets selects the workers a job route acts on (docs/http.md, "Run requests"): for
 // `$experiment` every worker, otherwise those assigned to exp; all of them for
 // `$broadcast`, else the named one; only active ones when activeOnly. None is a 404.
 func (s *Server) targets(unit, exp string, activeOnly bool) ([]store.Worker, error) {
@@ -63,7 +63,7 @@ func (s *Server) leaderRunJob(c echo.Context) error {
 		return err
 	}
 	// A name that is in no inventory is a client error (400); a known worker that is inactive
-	// or not in the experiment is "not found" (404), as spec/api.md §2 says.
+	// or not in the experiment is "not found" (404), as docs/http.md, "Run requests" says.
 	if _, err := s.resolveUnits(unit); err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// capabilitiesTimeout is the route timeout of the capabilities fan-out (spec/api.md §12).
+// capabilitiesTimeout is the route timeout of the capabilities fan-out (docs/http.md, "System and capabilities").
 const capabilitiesTimeout = 15 * time.Second
 
 func (s *Server) unitFanoutRoutes(g *echo.Group) {

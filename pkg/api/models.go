@@ -12,7 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Model is a bioreactor model (spec/hardware.md §1.3), the object of GET /api/models.
+// Model is a bioreactor model (docs/hardware.md, "Bioreactor models"), the object of GET /api/models.
 type Model struct {
 	ModelName               string  `json:"model_name" yaml:"model_name"`
 	ModelVersion            string  `json:"model_version" yaml:"model_version"`

@@ -14,7 +14,7 @@ import (
 
 var workerName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// validName reports a usable unit name (spec/api.md §4): letters, digits, _ and -, and
+// validName reports a usable unit name (docs/http.md, "Workers"): letters, digits, _ and -, and
 // never $broadcast, localhost or an IP address, which would resolve to the wrong machine.
 func validName(name string) bool {
 	return workerName.MatchString(name) && name != contract.Broadcast &&
@@ -26,7 +26,7 @@ func validName(name string) bool {
 // rewritten away by clients before the path reaches us.
 var reservedExperiments = []string{"latest", "active", "assignment_count", ".", ".."}
 
-// checkExperimentName applies the create-time rules of spec/api.md §3, in its order, then
+// checkExperimentName applies the create-time rules of docs/http.md, "Experiments", in its order, then
 // ours: no control characters or invalid UTF-8 (they break MQTT topics, client ids and log
 // lines) and no name a route shadows.
 func checkExperimentName(name string) *Error {

@@ -12,7 +12,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// runBody is the run-job body as it arrives (spec/api.md §1.8). config_overrides is read
+// runBody is the run-job body as it arrives (docs/http.md, "Run requests"). config_overrides is read
 // as lists of any length: decoded straight into [3]string, encoding/json would pad
 // [["a"]] with empty strings and cut a fourth element off, and the job would start
 // with an override nobody asked for.

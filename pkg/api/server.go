@@ -24,7 +24,7 @@ import (
 // Config builds a Server. Unit is required; the rest have defaults.
 type Config struct {
 	Unit   Unit
-	Leader *Leader // nil on a worker: /api answers 404 (spec/api.md §1.1)
+	Leader *Leader // nil on a worker: /api answers 404 (docs/http.md, "Addresses and roles")
 	Log    *slog.Logger
 	// Now is the clock of timestamps and of the run debounce; nil means time.Now.
 	Now func() time.Time
@@ -225,7 +225,7 @@ func param(c echo.Context, name string) string {
 	return v
 }
 
-// cache sets the Cache-Control of spec/api.md's "cache N" notes.
+// cache sets the Cache-Control of docs/http.md's "cache N" notes.
 func cache(c echo.Context, seconds int) {
 	c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(seconds))
 }

@@ -53,7 +53,7 @@ func (o rawObject) members() ([]member, error) {
 	return out, nil
 }
 
-// settingText renders a JSON value as the text of a /set payload (spec/mqtt.md §4.2): an
+// settingText renders a JSON value as the text of a /set payload (docs/mqtt.md, "Setting values"): an
 // integer stays an integer (200, not 200.0, as Python's str() gives), a float gets its
 // decimal point, booleans are True/False, strings go as they are, null is the empty
 // payload, arrays and objects stay compact JSON.

@@ -9,7 +9,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/api/task"
 )
 
-// Accepted is the 202 answer of a queued task (spec/api.md §1.4).
+// Accepted is the 202 answer of a queued task (docs/http.md, "Tasks").
 type Accepted struct {
 	Unit          string `json:"unit"`
 	TaskID        string `json:"task_id"`

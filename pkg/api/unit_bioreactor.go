@@ -15,7 +15,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// BioreactorStore keeps a unit's vessel variables per experiment (storage.md §6.2,
+// BioreactorStore keeps a unit's vessel variables per experiment (docs/data.md, "Unit caches",
 // namespace `bioreactor`). Values returns only what was stored.
 type BioreactorStore interface {
 	BioreactorValues(experiment string) (map[string]float64, error)

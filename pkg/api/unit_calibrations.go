@@ -54,7 +54,7 @@ func (s *Server) calibrations(c echo.Context) (Calibrations, error) {
 	return nil, notImplemented(c.Request(), s.cfg.Unit.Name()+" has no calibration store.")
 }
 
-// calibrationComponent is what spec/api.md §13.4 allows in a device or calibration name.
+// calibrationComponent is what docs/http.md, "Calibrations" allows in a device or calibration name.
 var calibrationComponent = regexp.MustCompile(`^[A-Za-z0-9 ._-]+$`)
 
 // pathComponent reads a device/name path parameter, refusing anything that could leave

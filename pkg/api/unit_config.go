@@ -38,7 +38,7 @@ func (s *Server) configFiles(c echo.Context) (*ConfigFiles, error) {
 }
 
 // invalidConfig is the 400 of a config text that does not validate: the message of
-// spec/api.md §9, the line in the cause. Nothing has been written.
+// docs/http.md, "Config files", the line in the cause. Nothing has been written.
 func invalidConfig(err error) *Error {
 	var ve *config.ValidationError
 	if errors.As(err, &ve) {

@@ -18,7 +18,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 )
 
-// Host reads the machine a unit runs on for the dashboard's header widgets (spec §13.1).
+// Host reads the machine a unit runs on for the dashboard's header widgets (docs/http.md, "System and capabilities").
 // HostOS is the real one; tests hand in a fake so the answers are fixed.
 type Host interface {
 	DiskSpace() (available, total uint64, err error)

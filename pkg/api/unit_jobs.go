@@ -15,7 +15,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// runJob is PATCH|POST /unit_api/jobs/run/job_name/:job (spec/api.md §2 step 4).
+// runJob is PATCH|POST /unit_api/jobs/run/job_name/:job (docs/http.md, "Run requests").
 func (s *Server) runJob(c echo.Context) error {
 	job := param(c, "job")
 	req, err := decodeRunRequest(c)

@@ -159,7 +159,7 @@ func capabilities(maxPacket uint32) *mqtt.Capabilities {
 	// mochi checks this against the length in each packet's fixed header, for every
 	// protocol version, before it allocates the body: a larger packet ends the connection.
 	c.MaximumPacketSize = maxPacket
-	// The reference's Mosquitto allows 1000 in-flight messages per client (spec §1); mochi
+	// The reference's Mosquitto allows 1000 in-flight messages per client (docs/mqtt.md, "Broker and connections"); mochi
 	// silently drops messages for a subscriber that falls further behind, which lost rows
 	// for the leader's ingester above ~20,000 rows/s. The protocol maximum removes that cliff.
 	c.MaximumInflight = 65535

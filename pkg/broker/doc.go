@@ -1,6 +1,6 @@
 // Package broker owns the embedded MQTT broker (mochi-mqtt): its TCP and WebSocket listeners,
 // optionally over TLS, a plain loopback listener for the daemon's own clients, authentication,
-// and the broker options the contract depends on (spec/mqtt.md §1).
+// and the broker options the contract depends on (docs/mqtt.md, "Broker and connections").
 //
 // Invariants:
 //   - mochi types never leave this package; callers see Config, Listen and (*Broker).Run.

@@ -11,7 +11,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-// wsPath is where browsers connect (spec/mqtt.md §1).
+// wsPath is where browsers connect (docs/mqtt.md, "Broker and connections").
 const wsPath = "/mqtt"
 
 // wsListener serves MQTT over WebSocket on a net.Listener we bound ourselves; mochi's own

@@ -20,7 +20,7 @@ const (
 	TypeStirring = "simple_stirring"
 )
 
-// Calibration is one calibration file (spec/profiles.md B2–B4). Fields that belong to other
+// Calibration is one calibration file (docs/profiles.md, "Calibration types"). Fields that belong to other
 // types are zero and not written.
 type Calibration struct {
 	Type      string // calibration_type
@@ -284,7 +284,7 @@ func (c Calibration) MarshalJSON() ([]byte, error) { return json.Marshal(c.wire(
 // XToY is the forward curve (pump: seconds → mL).
 func (c Calibration) XToY(x float64) float64 { return c.Curve.Y(x) }
 
-// YToX inverts the curve (algorithms.md §6.4): the solution inside the recorded x range, or
+// YToX inverts the curve (docs/algorithms.md, "Calibration curves"): the solution inside the recorded x range, or
 // the closest one to it. With enforce (OD calibrations) a solution outside the range is an
 // ErrBelowDomain or ErrAboveDomain error; without (pumps, stirring) it is returned.
 func (c Calibration) YToX(y float64, enforce bool) (float64, error) {

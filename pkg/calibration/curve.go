@@ -17,7 +17,7 @@ const (
 	Akima  = "akima"
 )
 
-// Curve maps x to y (spec/profiles.md B3). A poly curve uses Coefficients, highest degree
+// Curve maps x to y (docs/profiles.md, "Curves"). A poly curve uses Coefficients, highest degree
 // first; a spline or akima curve uses Knots t_0 < … < t_m and m Pieces [a, b, c, d], piece i
 // being y = a + b·u + c·u² + d·u³ with u = x − t_i.
 type Curve struct {
@@ -185,7 +185,7 @@ func (c Curve) Validate() error {
 	return nil
 }
 
-// Y evaluates the curve at x, rounded to 10 decimals (algorithms.md §6.1). Spline pieces
+// Y evaluates the curve at x, rounded to 10 decimals (docs/algorithms.md, "Calibration curves"). Spline pieces
 // extrapolate beyond the end knots.
 func (c Curve) Y(x float64) float64 {
 	switch c.Type {
@@ -214,7 +214,7 @@ func (c Curve) piece(x float64) int {
 	return max(0, min(n-1, len(c.Pieces)-1))
 }
 
-// Solve returns every real x with Y(x) = y, sorted ascending (algorithms.md §6.1–6.2).
+// Solve returns every real x with Y(x) = y, sorted ascending (docs/algorithms.md, "Calibration curves").
 func (c Curve) Solve(y float64) []float64 {
 	switch c.Type {
 	case Poly:

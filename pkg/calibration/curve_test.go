@@ -9,7 +9,7 @@ import (
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
-// The worked examples of algorithms.md §6.1–6.2 and profiles.md's edge cases.
+// The worked examples of docs/algorithms.md, "Calibration curves" and the original's calibration edge cases.
 func TestCurveForward(t *testing.T) {
 	t.Parallel()
 	sp := Curve{Type: Spline, Knots: []float64{0, 1, 2}, Pieces: [][4]float64{{0, 1.5, 0, -0.5}, {1, 0, -1.5, 0.5}}}
@@ -128,7 +128,7 @@ func TestPumpConversions(t *testing.T) {
 		ml, secs float64 // ml ⇒ secs
 		s2, ml2  float64 // s2 seconds ⇒ ml2
 	}{
-		{"slope 0.5 bias 0.1 (algorithms.md §6.5)", Calibration{Curve: PolyCurve(0.5, 0.1)}, 1.1, 2.0, 0.5, 0.35},
+		{"slope 0.5 bias 0.1 (docs/algorithms.md, Calibration curves)", Calibration{Curve: PolyCurve(0.5, 0.1)}, 1.1, 2.0, 0.5, 0.35},
 		{"profiles.md B4.2", mustLoad(t, "testdata/pump.yaml"), 1.04, 2.0, 0.5, 0.26},
 		{"default pump", DefaultPump(), 0.0911, 1, 10, 0.911},
 	} {

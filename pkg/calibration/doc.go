@@ -1,6 +1,6 @@
-// Package calibration owns a unit's calibration files (spec/profiles.md Part B): the tagged
+// Package calibration owns a unit's calibration files (docs/profiles.md, "Calibration files"): the tagged
 // YAML format, the curves it carries (poly, natural cubic spline, Akima) with their forward
-// evaluation and inverse (spec/algorithms.md §6), and the per-device store with its active
+// evaluation and inverse (docs/algorithms.md, "Calibration curves"), and the per-device store with its active
 // pointers.
 //
 // Invariants:

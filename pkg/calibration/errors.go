@@ -5,7 +5,7 @@ import "errors"
 var (
 	// ErrNotFound: no calibration file of that device and name (or no such device).
 	ErrNotFound = errors.New("calibration not found")
-	// ErrInvalid: a calibration (file or value) does not follow the format of profiles.md B.
+	// ErrInvalid: a calibration (file or value) does not follow the format of docs/profiles.md, "Calibration types".
 	ErrInvalid = errors.New("invalid calibration")
 	// ErrBadName: a device or calibration name is not a single safe file-name component.
 	ErrBadName = errors.New("invalid name")

@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// Pump devices (spec/profiles.md B1).
+// Pump devices (docs/profiles.md, "Calibration files").
 const (
 	MediaPump    = "media_pump"
 	AltMediaPump = "alt_media_pump"
@@ -18,7 +18,7 @@ const (
 // DefaultPumpName names the built-in curve used when a pump has no calibration.
 const DefaultPumpName = "__default_pump_calibration"
 
-// DefaultPump is the uncalibrated pump of algorithms.md §6.5: 0.0911 mL/s, 250 Hz, 100 % duty.
+// DefaultPump is the uncalibrated pump of docs/algorithms.md, "Calibration curves": 0.0911 mL/s, 250 Hz, 100 % duty.
 // It is good enough for duration-mode doses; volume doses refuse to use it.
 func DefaultPump() Calibration {
 	return Calibration{Type: TypePump, Name: DefaultPumpName, Unit: "", CreatedAt: time.Unix(0, 0).UTC(),
@@ -26,7 +26,7 @@ func DefaultPump() Calibration {
 }
 
 // NewPump fits a pump calibration to timed runs by least squares through the origin
-// (algorithms.md §6.5): volume = slope·seconds. It refuses fewer than one run, unequal
+// (docs/algorithms.md, "Calibration curves"): volume = slope·seconds. It refuses fewer than one run, unequal
 // lengths, or a slope that is not positive.
 func NewPump(name, unit string, created time.Time, seconds, ml []float64, hz, dc, voltage float64) (Calibration, error) {
 	if len(seconds) == 0 || len(seconds) != len(ml) {

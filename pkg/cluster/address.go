@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// UnitURL is the base URL of a unit's API (spec/api.md §1.1): proto://address:port, where
+// UnitURL is the base URL of a unit's API (docs/http.md, "Addresses and roles"): proto://address:port, where
 // proto and port are [ui] proto and port and address the unit's [cluster.addresses] entry
 // (or <unit>.local). An address that carries its own port ("127.0.0.1:4101",
 // "[::1]:4101") keeps it: that extension lets several daemons share one host, as the

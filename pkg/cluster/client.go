@@ -19,7 +19,7 @@ import (
 // simulated worker or http://pio01.local for a Pi.
 type Resolver func(unit string) (baseURL string, err error)
 
-// Defaults of spec/api.md §1.5.
+// Defaults of docs/http.md, "Fan-out".
 const (
 	DefaultGetTimeout    = 5 * time.Second
 	DefaultMutateTimeout = 30 * time.Second
@@ -38,7 +38,7 @@ type Config struct {
 	// PollInterval is the pause between polls of a unit's task.
 	PollInterval time.Duration
 	// APIKey, when set, is sent as `Authorization: Basic <APIKey>` ([ui_basic_auth] api_key,
-	// spec/config.md §5.10): units outside --sim refuse calls without it.
+	// docs/config.md, "Keys the daemon reads"): units outside --sim refuse calls without it.
 	APIKey string
 }
 
@@ -238,7 +238,7 @@ func (c *Client) pollTask(ctx context.Context, x exchange, path string, timeout 
 	return x.timeout(last, nil)
 }
 
-// taskAnswer is a unit's task_results answer (spec/api.md §1.4). Result is nil when the
+// taskAnswer is a unit's task_results answer (docs/http.md, "Tasks"). Result is nil when the
 // key is absent and "null" when the task succeeded with nothing to say.
 type taskAnswer struct {
 	Status      string          `json:"status"`

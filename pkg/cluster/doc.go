@@ -1,5 +1,5 @@
-// Package cluster is the leader's HTTP client to the other units' /unit_api (spec/api.md
-// §1.5): it calls a list of units concurrently and folds every answer into the fan-out
+// Package cluster is the leader's HTTP client to the other units' /unit_api (docs/http.md,
+// "Fan-out"): it calls a list of units concurrently and folds every answer into the fan-out
 // envelope the dashboard reads, {"<unit>": {"ok": true, "unit": .., "value": ..}} or a
 // failure carrying an error kind, the HTTP status and whether a retry may help.
 //

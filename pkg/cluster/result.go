@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// Kind classifies a failed unit call (spec/api.md §1.5).
+// Kind classifies a failed unit call (docs/http.md, "Fan-out").
 type Kind string
 
 // The failure kinds of the envelope. TaskException is kept for the contract; here it only

@@ -139,7 +139,7 @@ func (c *Config) With(overrides [][3]string) *Config {
 	return build(l)
 }
 
-// build derives the runtime-only sections (spec/config.md §3 step 3) and interpolates.
+// build derives the runtime-only sections (docs/config.md, "Layering") and interpolates.
 func build(raw *layer) *Config {
 	l := raw.clone()
 	val := func(sec, key string) string { v, _ := l.resolve(sec, key); return v }

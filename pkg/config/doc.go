@@ -1,4 +1,4 @@
-// Package config owns the daemon's view of config.ini and unit_config.ini (spec/config.md): the
+// Package config owns the daemon's view of config.ini and unit_config.ini (docs/config.md): the
 // INI dialect, the layering of the unit file over the shared file, the derived sections, per-run
 // overrides, typed accessors, the strict validation used by the config editors, and the shipped
 // default template (default_config.ini, embedded; deploy/config.ini is an identical copy).

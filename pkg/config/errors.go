@@ -10,7 +10,7 @@ import (
 var ErrMissing = errors.New("not found in configuration")
 
 // ValidationError is a problem in config text: syntax, duplicates, required fields. Msg is
-// the user-facing sentence of spec/api.md §9; Line is the 1-based line at which the problem
+// the user-facing sentence of docs/http.md, "Config files"; Line is the 1-based line at which the problem
 // shows (0 when it has no single line, e.g. a missing section), Detail what the parser said.
 type ValidationError struct {
 	Line   int

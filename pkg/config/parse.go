@@ -10,7 +10,7 @@ import (
 	"gopkg.in/ini.v1"
 )
 
-// How ini.v1 is made to read configparser's dialect (spec/config.md §2).
+// How ini.v1 is made to read configparser's dialect (docs/config.md, "INI dialect").
 //
 // Bridged by options: keys stay case-sensitive (the default); `=` and `:` delimit; no inline
 // comments (IgnoreInlineComment); no backslash continuation, which configparser does not have

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// MQTTConfig is how the daemon reaches the broker ([mqtt], spec/config.md §5.10).
+// MQTTConfig is how the daemon reaches the broker ([mqtt], docs/config.md, "Keys the daemon reads").
 type MQTTConfig struct {
 	Username      string
 	Password      string
@@ -19,7 +19,7 @@ type MQTTConfig struct {
 }
 
 // MQTT returns the broker settings with the reference's fallbacks. A missing broker_address
-// falls back to the leader address; an empty one stays empty (spec/config.md §9.1:
+// falls back to the leader address; an empty one stays empty (docs/config.md, "Keys the daemon reads":
 // provisioning always fills it in).
 func (c *Config) MQTT() (MQTTConfig, error) {
 	m := MQTTConfig{

@@ -5,12 +5,12 @@ import (
 	"strings"
 )
 
-// ValidateShared checks an edited config.ini before it is saved (spec/config.md §6): en/em
+// ValidateShared checks an edited config.ini before it is saved (docs/config.md, "Saving through the API"): en/em
 // dashes normalised, strict parse (repeated sections or keys refused, with their line),
 // non-empty [cluster.topology] leader_hostname and leader_address, an [mqtt] section, no
 // address starting with http, every value interpolating, and every value the daemon or a
 // job reads as a number or boolean reading as one (Validate). Errors are *ValidationError
-// (messages as api.md §9), except interpolation problems, which name section and key.
+// (messages as docs/http.md, "Config files"), except interpolation problems, which name section and key.
 func ValidateShared(text []byte) error {
 	l, err := parseText(Normalize(text), true)
 	if err != nil {

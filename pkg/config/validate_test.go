@@ -151,7 +151,7 @@ func TestTemplate(t *testing.T) {
 	if err := ValidateShared(provisioned); err != nil {
 		t.Fatalf("provisioned template fails strict validation: %v", err)
 	}
-	// Template values of spec/config.md §5 for what the daemon reads first.
+	// Template values of docs/config.md, "Keys the daemon reads" for what the daemon reads first.
 	for _, tc := range []struct{ sec, key, want string }{
 		{"PWM", "1", "stirring"}, {"PWM", "2", "media"}, {"PWM", "3", "alt_media"}, {"PWM", "4", "waste"}, {"PWM", "5", "heating"},
 		{"leds", "A", "IR"}, {"leds", "B", ""}, {"leds", "C", ""}, {"leds", "D", ""},

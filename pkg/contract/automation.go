@@ -1,6 +1,6 @@
 package contract
 
-// Tags of AutomationEvent.EventName (spec/mqtt.md §5.2); plugins may add more.
+// Tags of AutomationEvent.EventName (docs/mqtt.md, "Payloads"); plugins may add more.
 const (
 	NoEvent             = "NoEvent"
 	DilutionEvent       = "DilutionEvent"
@@ -43,7 +43,7 @@ func PIDLogTopic(unit, experiment, target string) string {
 	return Topic(unit, experiment, "pid_log", target)
 }
 
-// PIDLog is one PID update's diagnostic (spec/algorithms.md §2), not retained, QoS 0.
+// PIDLog is one PID update's diagnostic (docs/algorithms.md, "PID controller"), not retained, QoS 0.
 type PIDLog struct {
 	Setpoint       Decimal `json:"setpoint"`
 	OutputLimitsLB Decimal `json:"output_limits_lb"`

@@ -1,5 +1,5 @@
 // Package contract is the wire contract with the original Pioreactor software: MQTT topic
-// names, the payload structs of spec/mqtt.md §5, and the text form of setting values
+// names, the payload structs of docs/mqtt.md, "Payloads", and the text form of setting values
 // (`500.0`, `True`). No other package formats a topic or a payload by hand.
 //
 // Invariants: timestamps are emitted as YYYY-MM-DDTHH:MM:SS.mmmZ and accepted in any RFC 3339

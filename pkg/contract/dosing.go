@@ -1,6 +1,6 @@
 package contract
 
-// Topics of the dosing area (spec/mqtt.md §2.4).
+// Topics of the dosing area (docs/mqtt.md, "Other topics").
 
 // DosingEventsSegment is the topic segment of the dosing event stream.
 const DosingEventsSegment = "dosing_events"
@@ -8,7 +8,7 @@ const DosingEventsSegment = "dosing_events"
 // BioreactorSegment is the topic segment under which the bioreactor variables are published.
 const BioreactorSegment = "bioreactor"
 
-// The bioreactor variables (spec/jobs.md §7.3), published as plain float text.
+// The bioreactor variables (docs/jobs.md, "Bioreactor bookkeeping"), published as plain float text.
 const (
 	CurrentVolumeML           = "current_volume_ml"
 	EffluxTubeVolumeML        = "efflux_tube_volume_ml"

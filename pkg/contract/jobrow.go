@@ -1,7 +1,7 @@
 package contract
 
 // JobRow is one entry of a unit's job registry, as the REST routes return it
-// (spec/api.md §5, spec/mqtt.md §6.2). StartedAt/EndedAt use the 3-digit timestamp form;
+// (docs/http.md, "Jobs and settings", docs/mqtt.md, "Job registry"). StartedAt/EndedAt use the 3-digit timestamp form;
 // EndedAt is nil while the job runs.
 type JobRow struct {
 	JobID            int64   `json:"job_id"`

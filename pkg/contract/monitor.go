@@ -1,6 +1,6 @@
 package contract
 
-// Error codes the monitor blinks (spec/mqtt.md §2.4); ErrorCodeHighTemperature (6) is in
+// Error codes the monitor blinks (docs/mqtt.md, "Other topics"); ErrorCodeHighTemperature (6) is in
 // automation.go.
 const (
 	ErrorCodeNoNetwork      = 1

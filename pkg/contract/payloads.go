@@ -26,7 +26,7 @@ func (d Decimal) MarshalJSON() ([]byte, error) {
 	return []byte(s), nil
 }
 
-// The payload structs of spec/mqtt.md §5.2, fields in the reference's JSON order.
+// The payload structs of docs/mqtt.md, "Payloads", fields in the reference's JSON order.
 
 // RawODReading is an uncalibrated reading of one photodiode channel (calibrated = 0).
 type RawODReading struct {

@@ -2,7 +2,7 @@ package contract
 
 import "strings"
 
-// Reserved topic segments (spec/mqtt.md §2.2).
+// Reserved topic segments (docs/mqtt.md, "Reserved names").
 const (
 	Root            = "pioreactor"
 	Broadcast       = "$broadcast"

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Datatype is a setting's declared type (spec/mqtt.md §4.1).
+// Datatype is a setting's declared type (docs/mqtt.md, "Published settings").
 type Datatype string
 
 const (
@@ -91,7 +91,7 @@ func FormatBool(b bool) string {
 	return "False"
 }
 
-// Encode renders a setting value in the wire format of spec/mqtt.md §4.2. nil is the empty
+// Encode renders a setting value in the wire format of docs/mqtt.md, "Setting values". nil is the empty
 // payload that clears a retained message.
 func Encode(v any) ([]byte, error) {
 	switch x := v.(type) {

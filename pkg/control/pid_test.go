@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Worked examples of spec/algorithms.md §2.
+// Worked examples of docs/algorithms.md, "PID controller".
 func TestPIDWorkedExamples(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

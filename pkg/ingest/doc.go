@@ -1,5 +1,5 @@
 // Package ingest is the leader's MQTT → store streamer, the reference's
-// mqtt_to_db_streaming job (spec/storage.md §4, spec/mqtt.md §2.5): it subscribes to the
+// mqtt_to_db_streaming job (docs/data.md, "Ingestion", docs/mqtt.md, "Stored topics"): it subscribes to the
 // data topics of every unit and writes each message as a row of its table.
 //
 // Invariants:

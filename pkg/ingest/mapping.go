@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// The MQTT → table mapping of spec/storage.md §4 and spec/mqtt.md §2.5.
+// The MQTT → table mapping of docs/data.md, "Ingestion" and docs/mqtt.md, "Stored topics".
 
 // msg is one message to map: the topic's unit and experiment, the segments after them,
 // the payload, and the instant used for rows whose payload carries no time.
@@ -118,7 +118,7 @@ func lookup(rest []string) (mapping, bool) {
 	return mapping{}, false
 }
 
-// Filters are the subscriptions of the streamer (spec/mqtt.md §2.5), exactly the topics
+// Filters are the subscriptions of the streamer (docs/mqtt.md, "Stored topics"), exactly the topics
 // lookup maps, so that the broker sends nothing the leader would throw away.
 //
 // The busiest topics come first (the OD channels, then logs and the growth-rate job), so
@@ -437,7 +437,7 @@ func parseProfileName(m msg, r *store.Row) error {
 }
 
 // DefaultPWMPins maps PWM channel N (1..5) to the GPIO pin the reference's pwm_dcs parser
-// falls back to (spec/storage.md §4).
+// falls back to (docs/data.md, "Ingestion").
 var DefaultPWMPins = map[int]string{1: "17", 2: "13", 3: "16", 4: "12", 5: "18"}
 
 // parsePWM reads {"<gpio pin>": duty cycle, ...} into channel_1..5 through pins; absent

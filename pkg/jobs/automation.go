@@ -16,7 +16,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// The automation framework (spec/jobs.md §0.5), shared by the temperature, dosing and LED
+// The automation framework (docs/jobs.md, "Automation framework"), shared by the temperature, dosing and LED
 // automation jobs.
 //
 // A family is one job name (temperature_automation, dosing_automation, led_automation). Its job
@@ -309,7 +309,7 @@ func (a *automationBase) runOnce(ctx context.Context, allowed ...supervisor.Stat
 }
 
 // runEvery starts the periodic run: every `minutes`, first after runAfter, or after one full
-// period when skipFirst (spec/jobs.md §0.5).
+// period when skipFirst (docs/jobs.md, "Automation framework").
 func (a *automationBase) runEvery(minutes float64, skipFirst bool, runAfter time.Duration) error {
 	period, err := automationPeriod(minutes)
 	if err != nil {

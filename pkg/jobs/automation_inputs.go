@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// The sensor inputs every automation listens to (spec/jobs.md §0.5): the latest normalised
+// The sensor inputs every automation listens to (docs/jobs.md, "Automation framework"): the latest normalised
 // OD, growth rate, raw ODs and fused OD, each with the previous value and the message's own
 // timestamp. Values arrive on MQTT delivery goroutines; automations read them from Execute.
 

@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// Bioreactor bookkeeping (spec/jobs.md §7.3, algorithms.md §9): per experiment, the liquid
+// Bioreactor bookkeeping (docs/jobs.md, "Bioreactor bookkeeping", docs/algorithms.md, "Bioreactor bookkeeping"): per experiment, the liquid
 // volume, the alt-media fraction and the cumulative volumes, moved by dosing events and
 // persisted in the unit cache (namespace `bioreactor`, key experiment).
 
@@ -22,7 +22,7 @@ import (
 const cacheBioreactor = "bioreactor"
 
 // Vessel is what the bookkeeping and the dosing guards need of the bioreactor model
-// (spec/hardware.md §1.3).
+// (docs/hardware.md, "Bioreactor models").
 type Vessel struct {
 	CapacityML float64 // reactor_capacity_ml: the bookkeeping refuses a volume above it
 	MaxFillML  float64 // reactor_max_fill_volume_ml: a dose that would reach it is refused
@@ -93,7 +93,7 @@ func (v BioreactorValues) Validate(vessel Vessel) error {
 	return errors.Join(errs...)
 }
 
-// Apply moves the values by one dosing event (algorithms.md §9): any `add_*` adds liquid,
+// Apply moves the values by one dosing event (docs/algorithms.md, "Bioreactor bookkeeping"): any `add_*` adds liquid,
 // `remove_waste` removes it down to the efflux tube; the alt-media fraction follows
 // add_media and add_alt_media. An unknown event, a volume that is not finite or beyond
 // ±maxDoseML (negative volumes are a stopped pump's corrections), or a volume above capacity

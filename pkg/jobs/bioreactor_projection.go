@@ -12,8 +12,8 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// BioreactorProjection turns a unit's dosing events into bioreactor values (spec/jobs.md
-// §7.3): it queues every non-retained event of pioreactor/<unit>/+/dosing_events, applies
+// BioreactorProjection turns a unit's dosing events into bioreactor values (docs/jobs.md,
+// "Bioreactor bookkeeping"): it queues every non-retained event of pioreactor/<unit>/+/dosing_events, applies
 // them in arrival order on its owner's goroutine, and publishes the five moving variables
 // retained. The monitor job owns one when it exists; until then the long-running job of
 // NewBioreactorSpec does. The owner calls Subscribe before ready, Process when Pending

@@ -22,7 +22,7 @@ type dosingStep struct {
 	ml    float64
 }
 
-// The worked examples of algorithms.md §9 and jobs.md §10.
+// The worked examples of docs/algorithms.md, "Bioreactor bookkeeping" and docs/jobs.md, "Bioreactor bookkeeping".
 func TestBioreactorApply(t *testing.T) {
 	t.Parallel()
 	media := func(v float64) dosingStep { return dosingStep{contract.AddMedia, v} }

@@ -12,7 +12,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 )
 
-// Persistent cache namespaces of the OD pipeline (spec/storage.md §6.2), keyed by experiment.
+// Persistent cache namespaces of the OD pipeline (docs/data.md, "Unit caches"), keyed by experiment.
 const (
 	cacheODBlank          = "od_blank"
 	cacheODNormalization  = "od_normalization_mean"

@@ -16,7 +16,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// DosingAutomation is the dosing_automation job (spec/jobs.md §5): the automation chosen by
+// DosingAutomation is the dosing_automation job (docs/jobs.md, "dosing_automation"): the automation chosen by
 // `automation_name` (dosingAutomations) moves liquid with the unit's pumps, each dose split
 // into sub-doses (dosing_transfer.go), guarded against overflowing the vial.
 type DosingAutomation struct {
@@ -129,7 +129,7 @@ func (a *DosingAutomation) readStartValues(o supervisor.Options) error {
 }
 
 // needPumps resolves the pumps an automation doses with: each must be mapped in [PWM] and
-// have an active calibration, checked before the job starts (spec/jobs.md §5.1).
+// have an active calibration, checked before the job starts (docs/jobs.md, "Transfers").
 func (a *DosingAutomation) needPumps(o supervisor.Options, kinds ...pumpKind) error {
 	for _, k := range kinds {
 		ch, ok := o.Config.PWMChannelFor(k.role)
@@ -272,7 +272,7 @@ func (a *DosingAutomation) pause(ctx context.Context) {
 }
 
 // Sleep implements supervisor.Sleeper: the dose in flight stops, and so do running pump
-// actions (spec/jobs.md §5.1).
+// actions (docs/jobs.md, "Transfers").
 func (a *DosingAutomation) Sleep(ctx context.Context) error {
 	a.pausing = false
 	a.stopPumps(ctx)

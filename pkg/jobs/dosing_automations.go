@@ -13,7 +13,7 @@ import (
 )
 
 // The periodic dosing automations: silent, chemostat, pid_morbidostat, fed_batch
-// (spec/jobs.md §5.2, 5.3, 5.5, 5.6). Turbidostat is in dosing_turbidostat.go.
+// (docs/jobs.md, "dosing_automation"). Turbidostat is in dosing_turbidostat.go.
 
 // firstRunAfter is when a periodic dosing automation first runs (run_after_seconds = 2).
 const firstRunAfter = 2 * time.Second

@@ -49,7 +49,7 @@ func (r *dosingRig) calibrateAll(slope float64) {
 	}
 }
 
-// Turbidostat triggers (spec/jobs.md §10): at the target inclusive, not on retained
+// Turbidostat triggers (docs/jobs.md, "dosing_automation"): at the target inclusive, not on retained
 // messages, not on the other signals, not while settling, not while sleeping.
 func TestTurbidostatTriggers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestTurbidostatTriggers(t *testing.T) {
 	})
 }
 
-// PID morbidostat arithmetic (algorithms.md §10): g* = 0.1, V = 14, duration 60 and a growth
+// PID morbidostat arithmetic (docs/algorithms.md, "Dosing arithmetic"): g* = 0.1, V = 14, duration 60 and a growth
 // rate of 0.4 give f = 0.3: alt 0.42, media 0.98, waste 1.4 in two sub-doses; with f = 0.05
 // the alt part is below the minimum and dropped.
 func TestPIDMorbidostatDoses(t *testing.T) {

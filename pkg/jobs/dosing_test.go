@@ -48,7 +48,7 @@ func (t *testTransfer) Execute(ctx context.Context) (*contract.AutomationEvent, 
 	return contract.NewAutomationEvent(contract.DilutionEvent, "", moved.data()), nil
 }
 
-// Sub-dosing (algorithms.md §10): media 1.25 + alt 0.01 + waste 1.26 from 14 mL at the efflux
+// Sub-dosing (docs/algorithms.md, "Dosing arithmetic"): media 1.25 + alt 0.01 + waste 1.26 from 14 mL at the efflux
 // level runs as two sub-doses, with twice the waste as extra; the bookkeeping ends at 14 mL
 // and the reference's alt-media fraction.
 func TestDosingSubdoses(t *testing.T) {
@@ -79,7 +79,7 @@ func TestDosingSubdoses(t *testing.T) {
 	})
 }
 
-// The leaf guard (spec/jobs.md §10): at 0.7 mL below the maximum fill, media 0.4 goes in, alt
+// The leaf guard (docs/jobs.md, "Transfers"): at 0.7 mL below the maximum fill, media 0.4 goes in, alt
 // 0.4 would reach it, so the automation pauses and asks every pump action to stop, in order.
 func TestDosingVolumeGuard(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

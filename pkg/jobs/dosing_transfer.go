@@ -9,7 +9,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// The dosing arithmetic of execute_io_action (spec/jobs.md §5.1, algorithms.md §10).
+// The dosing arithmetic of execute_io_action (docs/jobs.md, "Transfers", docs/algorithms.md, "Dosing arithmetic").
 
 // inflow is one inflow of a transfer: a pump action (add_media, add_alt_media) and its mL.
 type inflow struct {

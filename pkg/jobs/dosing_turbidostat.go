@@ -17,7 +17,7 @@ import (
 )
 
 // turbidostat exchanges exchange_volume_ml each time the biomass signal reaches
-// target_biomass (spec/jobs.md §5.4). It has no timer: every new reading of the selected
+// target_biomass (docs/jobs.md, "dosing_automation"). It has no timer: every new reading of the selected
 // signal triggers a run, and a dose is followed by 30 s of settling.
 type turbidostat struct {
 	a         *DosingAutomation

@@ -16,7 +16,7 @@ import (
 )
 
 // GrowthRate turns od_reading's `ods` stream into a filtered normalised OD and a specific
-// growth rate with the extended Kalman filter of spec/algorithms.md §1 (spec/jobs.md §3).
+// growth rate with the extended Kalman filter of docs/algorithms.md, "Growth rate" (docs/jobs.md, "growth_rate_calculating").
 type GrowthRate struct {
 	cache   unitCache
 	delta   float64 // expected spacing of readings, hours

@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// ekf is the growth-rate filter of spec/algorithms.md §1: an extended Kalman filter on
+// ekf is the growth-rate filter of docs/algorithms.md, "Growth rate": an extended Kalman filter on
 // x = [log nOD, μ (1/h), ν (1/h²)] that fuses one normalised OD per sensor by inverse-variance
 // weighting and adapts its log-noise level to the innovations.
 type ekf struct {
@@ -84,7 +84,7 @@ func newEKF(s ekfStart) (*ekf, error) {
 
 // warmupStart derives the filter's start from K warm-up observations y[i][c] (already
 // normalised, one column per sensor in the filter's order) spaced delta hours apart
-// (spec/algorithms.md §1.3).
+// (docs/algorithms.md, "Start from the warm-up").
 func warmupStart(y [][]float64, delta, tau float64) (ekfStart, error) {
 	k := len(y)
 	if k == 0 || len(y[0]) == 0 {
@@ -130,7 +130,7 @@ func warmupStart(y [][]float64, delta, tau float64) (ekfStart, error) {
 }
 
 // update feeds one observation vector (one normalised OD per sensor) dt hours after the
-// previous one; dilution marks the updates right after a dose (spec/algorithms.md §1.4).
+// previous one; dilution marks the updates right after a dose (docs/algorithms.md, "One update").
 func (f *ekf) update(y []float64, dt float64, dilution bool) (ekfStep, error) {
 	if len(y) != len(f.r) {
 		return ekfStep{}, fmt.Errorf("growth-rate filter: %d observations for %d sensors", len(y), len(f.r))
@@ -221,7 +221,7 @@ func odMedian(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// odRobustSD is 1.4826·MAD, the normal-consistent spread of spec/algorithms.md §1.2.
+// odRobustSD is 1.4826·MAD, the normal-consistent spread of docs/algorithms.md, "Normalisation".
 func odRobustSD(v []float64) float64 {
 	m := odMedian(v)
 	dev := make([]float64, len(v))

@@ -13,7 +13,7 @@ func close6(got, want float64) bool {
 	return math.Abs(got-want) <= 5e-6*math.Abs(want)
 }
 
-// Worked example A (spec/algorithms.md §1.6): initialisation from five warm-up readings.
+// Worked example A (docs/algorithms.md, "Start from the warm-up"): initialisation from five warm-up readings.
 func TestEKFWorkedExampleA(t *testing.T) {
 	t.Parallel()
 	raw := []float64{0.050, 0.051, 0.049, 0.050, 0.052}
@@ -53,7 +53,7 @@ func TestEKFWorkedExampleA(t *testing.T) {
 	}
 }
 
-// Worked example B (spec/algorithms.md §1.7): three updates, the third an outlier, and the
+// Worked example B (docs/algorithms.md, "One update"): three updates, the third an outlier, and the
 // dilution variant.
 func TestEKFWorkedExampleB(t *testing.T) {
 	t.Parallel()

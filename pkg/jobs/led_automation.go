@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// LEDAutomation runs an LED automation chosen by `automation_name` (spec/jobs.md §6). It
+// LEDAutomation runs an LED automation chosen by `automation_name` (docs/jobs.md, "led_automation"). It
 // writes LEDs through the unit's LED bank, so its changes appear in leds/intensity and
 // led_change_events like the led_intensity action's, and switches every channel it set off
 // when it ends.
@@ -188,7 +188,7 @@ func (ledSilent) Execute(context.Context) (*contract.AutomationEvent, error) {
 	return contract.NewAutomationEvent(contract.NoEvent, "no changes occur in Silent", nil), nil
 }
 
-// lightDarkCycle alternates light and dark phases on channels D and C (spec/jobs.md §6.2).
+// lightDarkCycle alternates light and dark phases on channels D and C (docs/jobs.md, "led_automation").
 type lightDarkCycle struct {
 	l                 *LEDAutomation
 	intensity         float64 // %

@@ -13,7 +13,7 @@ import (
 
 // LEDIntensity is the `led_intensity` action: it sets some LED channels (options "A"–"D",
 // 0–100 %), publishes the unit's LED state and one led_change_events message per channel
-// (spec/jobs.md §8.4). When it leaves an LED on it stays running, so that stopping it (or
+// (docs/jobs.md, "led_intensity"). When it leaves an LED on it stays running, so that stopping it (or
 // stopping all jobs) switches that LED off; it ends by itself once every LED it switched on
 // has been changed by someone else. Several instances may run at once (an action).
 type LEDIntensity struct {

@@ -131,7 +131,7 @@ func validLEDChange(desired map[string]float64) error {
 
 var ledIndex = map[string]int{"A": 0, "B": 1, "C": 2, "D": 3}
 
-// ledChange is one call of the LED action (spec/jobs.md §8.4).
+// ledChange is one call of the LED action (docs/jobs.md, "led_intensity").
 type ledChange struct {
 	desired map[string]float64
 	source  string // source_of_event; "" publishes null

@@ -18,7 +18,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// Monitor is the unit's long-running watchdog (spec/jobs.md §7): it blinks the status LED on
+// Monitor is the unit's long-running watchdog (docs/jobs.md, "monitor"): it blinks the status LED on
 // request or with an error code, follows the button, checks the computer's vitals and
 // publishes the unit's versions; its network, power, HAT and heating-PCB checks are in
 // monitor_checks.go, the leader's lost-worker watch in monitor_workers.go. Not done: the
@@ -158,7 +158,7 @@ func (m *Monitor) requestBlink(code int) {
 	}
 }
 
-// blinker plays one sequence at a time (spec/jobs.md §7, "LED / button").
+// blinker plays one sequence at a time (docs/jobs.md, "monitor").
 func (m *Monitor) blinker(ctx context.Context) {
 	for {
 		select {

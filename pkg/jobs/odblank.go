@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// ODBlank is the `od_blank` action (spec/jobs.md §8.5, algorithms.md §11): it reads the vial
+// ODBlank is the `od_blank` action (docs/jobs.md, "od_blank", docs/algorithms.md, "Blank"): it reads the vial
 // (filled with media, not yet inoculated) n_samples times, stores the trimmed mean raw OD of
 // each signal channel for the experiment, and publishes it on `od_blank/means`; od_reading
 // then subtracts it. Option delete=true forgets the experiment's blank instead.
@@ -178,7 +178,7 @@ func (b *ODBlank) forget(ctx context.Context, rt *supervisor.Runtime) error {
 }
 
 // trimmedMean drops the k smallest and k largest values and averages the rest
-// (algorithms.md §4); with too few values to trim it averages them all.
+// (docs/algorithms.md, "Blank"); with too few values to trim it averages them all.
 func trimmedMean(v []float64, k int) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)

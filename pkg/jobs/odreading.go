@@ -17,7 +17,7 @@ import (
 
 // ODReading takes an IR scatter snapshot every interval, normalises it by the reference
 // photodiode, subtracts the experiment's blank or applies the active OD calibrations, and
-// publishes `ods` and `od<channel>` (spec/jobs.md §2). Multi-angle fusion (`od_fused`) is
+// publishes `ods` and `od<channel>` (docs/jobs.md, "od_reading"). Multi-angle fusion (`od_fused`) is
 // not implemented.
 type ODReading struct {
 	interval  time.Duration
@@ -211,7 +211,7 @@ func (j *ODReading) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	}
 }
 
-// record takes one reading and publishes it (spec/jobs.md §2 "Each reading").
+// record takes one reading and publishes it (docs/jobs.md, "Each reading").
 func (j *ODReading) record(ctx context.Context) error {
 	if j.first {
 		j.first = false

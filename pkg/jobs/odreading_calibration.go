@@ -9,7 +9,7 @@ import (
 )
 
 // odCalibrations turns raw ODs into calibrated ones with each channel's active od<angle>
-// calibration (spec/jobs.md §2 step 6, algorithms.md §5.6).
+// calibration (docs/jobs.md, "od_reading", docs/algorithms.md, "Calibrated OD").
 type odCalibrations struct {
 	byChannel map[string]calibration.Calibration
 	lastWarn  time.Time // clamping warnings are logged at most once per 300 s
@@ -76,7 +76,7 @@ func odFor(cal calibration.Calibration, v, irIntensity float64) (od float64, cla
 }
 
 // clampToRecorded maps a voltage outside the curve to the OD recorded at the lowest or highest
-// recorded voltage, whichever is nearer (algorithms.md §5.6 step 3).
+// recorded voltage, whichever is nearer (docs/algorithms.md, "Calibrated OD").
 func clampToRecorded(rec calibration.Recorded, v float64) float64 {
 	vMin, odAtMin, vMax, odAtMax := 0.0, 0.0, 1e5, 1e5
 	if len(rec.Y) > 0 && len(rec.Y) == len(rec.X) {

@@ -15,7 +15,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// odChain is the hardware half of an OD reading (spec/jobs.md §2, algorithms.md §5): the LEDs
+// odChain is the hardware half of an OD reading (docs/jobs.md, "od_reading", docs/algorithms.md, "OD signal chain"): the LEDs
 // around a snapshot, dark offsets, REF normalisation and the ADC over-voltage guard. od_reading,
 // od_blank and self_test each own one.
 type odChain struct {
@@ -35,7 +35,7 @@ type odChain struct {
 	overVoltage bool // the 3.2 V guard tripped: the chain refuses to light the LEDs again
 }
 
-// Over-voltage thresholds of the ADC inputs (spec/jobs.md §2 "Sensor safety").
+// Over-voltage thresholds of the ADC inputs (docs/jobs.md, "Sensor safety").
 const (
 	adcWarnVolts = 3.0
 	adcStopVolts = 3.2
@@ -250,7 +250,7 @@ func (c *odChain) normalise(volts map[string]float64) (raw map[string]float64, f
 }
 
 // autoIntensity picks the IR intensity from a tune snapshot at tuneIntensity
-// (algorithms.md §5.5): only with one signal channel and a REF, otherwise 85 %.
+// (docs/algorithms.md, "Automatic IR intensity"): only with one signal channel and a REF, otherwise 85 %.
 func (c *odChain) autoIntensity(tuneIntensity float64, volts map[string]float64) float64 {
 	if c.refChannel == "" || len(c.angles) != 1 {
 		return 85

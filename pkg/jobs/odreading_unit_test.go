@@ -14,7 +14,7 @@ func odCal(curve calibration.Curve, odX, voltY []float64) calibration.Calibratio
 		IRLEDIntensity: 80, Angle: "90", PDChannel: "2"}
 }
 
-// The examples of spec/algorithms.md §5.6 and §12.
+// The examples of docs/algorithms.md, "Calibrated OD" and "OD signal chain".
 func TestCalibratedOD(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -48,7 +48,7 @@ func TestCalibratedOD(t *testing.T) {
 	}
 }
 
-// spec/algorithms.md §5.5.
+// docs/algorithms.md, "Automatic IR intensity".
 func TestAutoIRIntensity(t *testing.T) {
 	t.Parallel()
 	c := &odChain{refChannel: "1", angles: map[string]string{"2": "90"}}
@@ -63,7 +63,7 @@ func TestAutoIRIntensity(t *testing.T) {
 	}
 }
 
-// spec/algorithms.md §5.3 worked example and §12 (cached v0, noise threshold).
+// docs/algorithms.md, "REF normalisation" and "OD signal chain" worked examples (cached v0, noise threshold).
 func TestRefTracker(t *testing.T) {
 	t.Parallel()
 	c := &odChain{refChannel: "1", angles: map[string]string{"2": "90"}, ref: newRefTracker("unity", 0.75, 5, true)}

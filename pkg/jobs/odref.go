@@ -7,7 +7,7 @@ import (
 )
 
 // refTracker turns REF photodiode volts into the factor that signal volts are divided by,
-// rejecting noisy readings (spec/algorithms.md §5.3).
+// rejecting noisy readings (docs/algorithms.md, "REF normalisation").
 type refTracker struct {
 	unity     bool
 	first     float64 // v0 of unity mode: the experiment's first REF reading (0 until known)

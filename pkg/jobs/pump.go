@@ -51,7 +51,7 @@ var (
 	wastePump    = pumpKind{action: contract.RemoveWaste, device: calibration.WastePump, role: "waste", verb: "Removing", liquid: "waste", title: "Waste"}
 )
 
-// chunk is the period of the dosing events of a running pump (spec/jobs.md §8.1).
+// chunk is the period of the dosing events of a running pump (docs/jobs.md, "Pump actions").
 const chunk = 500 * time.Millisecond
 
 // activeCalibration is the pump's active calibration; ok is false when it has none.
@@ -86,7 +86,7 @@ type pumpRun struct {
 	events *eventSink
 }
 
-// finite runs the pump for seconds, which move ml (spec/jobs.md §8.1). When ctx ends first
+// finite runs the pump for seconds, which move ml (docs/jobs.md, "Pump actions"). When ctx ends first
 // the pump stops, a correction event brings the events' sum to what was moved, and that
 // volume is returned. ml = 0 never switches the pump on.
 func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, error) {

@@ -13,7 +13,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// The pump actions add_media, add_alt_media and remove_waste (spec/jobs.md §8.1): one-shot
+// The pump actions add_media, add_alt_media and remove_waste (docs/jobs.md, "Pump actions"): one-shot
 // jobs with the light lifecycle that run one pump by volume (`ml`), by `duration` (s) or
 // `continuously`, publish their dosing events, and end. Stopping one midway (its
 // $state/set `disconnected`, a stop request, the daemon's shutdown) switches the pump off
@@ -163,7 +163,7 @@ func (a *pumpAction) checkRun() error {
 }
 
 // checkOverflow refuses an inflow that would meet or exceed the vessel's maximum fill volume
-// (the worker API's manual dosing guard of spec/api.md §3, applied to every start).
+// (the worker API's manual dosing guard of docs/http.md, "Experiments", applied to every start).
 func (a *pumpAction) checkOverflow(o supervisor.Options) error {
 	if !a.kind.inflow || a.d == nil || a.d.Bioreactor == nil {
 		return nil

@@ -10,7 +10,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// circulate_media and circulate_alt_media (spec/jobs.md §8.2): the waste pump runs for the
+// circulate_media and circulate_alt_media (docs/jobs.md, "Pump actions"): the waste pump runs for the
 // whole action while the inflow pump pulses a fraction r of each second, so the level stays
 // at the efflux tube and the vial's liquid is exchanged. One remove_waste event of 20 mL at
 // the start drains the bookkeeping to the efflux level; no inflow events are published.

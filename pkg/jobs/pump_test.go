@@ -26,7 +26,7 @@ func approxSlice(got, want []float64, tol float64) bool {
 	return true
 }
 
-// Event accounting of spec/jobs.md §10 (pumps): events come every 0.5 s ahead of the pumping,
+// Event accounting of docs/jobs.md, "Pump actions" (pumps): events come every 0.5 s ahead of the pumping,
 // and a stop midway publishes a correction.
 func TestPumpActionEvents(t *testing.T) {
 	t.Parallel()

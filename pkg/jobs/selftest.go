@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
-// SelfTest is the `self_test` action (spec/jobs.md §8.6): it runs the hardware checks in the
+// SelfTest is the `self_test` action (docs/jobs.md, "self_test"): it runs the hardware checks in the
 // reference's order and publishes each outcome as pioreactor/<unit>/$experiment/self_test/<test>
 // = 1 or 0, then all_tests_passed. A check that cannot say anything on this board (no device
 // for it, or physics the simulation does not model) is skipped: its topic stays empty, it is

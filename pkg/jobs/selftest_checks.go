@@ -14,7 +14,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/hal"
 )
 
-// The checks of spec/jobs.md §8.6, in the reference's order. Voltages are what the ADC reads.
+// The checks of docs/jobs.md, "self_test", in the reference's order. Voltages are what the ADC reads.
 
 // photodiodes is the chain, or why the photodiode checks cannot run.
 func (s *SelfTest) photodiodes() error {

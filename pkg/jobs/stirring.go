@@ -16,7 +16,7 @@ import (
 )
 
 // Stirring drives the stir motor's PWM and, with a hall sensor, holds target_rpm with the
-// reference's PID on the measured RPM (spec/jobs.md §1); an active stirring calibration gives
+// reference's PID on the measured RPM (docs/jobs.md, "stirring"); an active stirring calibration gives
 // the duty cycle of a target before the PID acts (stirring_calibration.go), and OD dodging
 // steps the bar aside around OD readings (stirring_dodging.go).
 type Stirring struct {

@@ -40,7 +40,7 @@ func loadStirringCalibration(cals *calibration.Store) (*calibration.Calibration,
 }
 
 // useCalibration makes the calibration the RPM→duty-cycle lookup and starts the estimate
-// from it: est = inverse(target), then est = lookup(target) (algorithms.md §3). Only when
+// from it: est = inverse(target), then est = lookup(target) (docs/algorithms.md, "Stirring: calibration lookup and OD dodging timing"). Only when
 // RPM is measured and a target is set.
 func (s *Stirring) useCalibration(c *calibration.Calibration) error {
 	if c == nil || !s.useRPM || s.target <= 0 {

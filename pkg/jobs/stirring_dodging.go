@@ -18,7 +18,7 @@ import (
 // OD dodging (docs/jobs.md "stirring"): while od_reading runs and enable_dodging_od is on,
 // stirring steps down to target_rpm_during_od_reading before each OD reading and back up to
 // target_rpm_outside_od_reading after it, so the photodiodes never read a spinning bar.
-// The timing is the reference's (algorithms.md §7): a timer with the OD interval fires 1 s
+// The timing is the reference's (docs/algorithms.md, "Stirring: calibration lookup and OD dodging timing"): a timer with the OD interval fires 1 s
 // (the reading) plus post_delay after each reading; it speeds up, waits, and steps down
 // pre_delay before the next reading.
 
@@ -281,7 +281,7 @@ func timeToNextOD(interval time.Duration, first, now time.Time) time.Duration {
 }
 
 // dodgeWait is how long to wait after the after-reading action before the before-reading
-// one (algorithms.md §7): min(W, max(0, next − pre)), W = I − 1 s − (pre + post) − after.
+// one (docs/algorithms.md, "Stirring: calibration lookup and OD dodging timing"): min(W, max(0, next − pre)), W = I − 1 s − (pre + post) − after.
 func dodgeWait(interval time.Duration, first, now time.Time, pre, post, after time.Duration) (time.Duration, error) {
 	budget := interval - odReadingDuration - (pre + post) - after
 	if budget <= 0 {

@@ -18,7 +18,7 @@ import (
 
 // TemperatureAutomation infers the culture's temperature from the heating PCB's sensor by
 // pausing the heater periodically and fitting the decay, and runs a heater automation on each
-// new temperature (spec/jobs.md §4). The automation is chosen by `automation_name` from
+// new temperature (docs/jobs.md, "temperature_automation"). The automation is chosen by `automation_name` from
 // temperatureAutomations.
 type TemperatureAutomation struct {
 	automationBase
@@ -54,7 +54,7 @@ var temperatureAutomations = map[string]temperatureFactory{
 	"only_record_temperature": newOnlyRecordTemperature,
 }
 
-// heaterModel holds the constants that depend on the bioreactor model (spec/jobs.md §4).
+// heaterModel holds the constants that depend on the bioreactor model (docs/jobs.md, "temperature_automation").
 type heaterModel struct {
 	reduceAbove, disableAbove, shutdownAbove float64 // °C of the heating PCB
 	samples                                  int     // N reads of an inference
@@ -227,7 +227,7 @@ func (t *TemperatureAutomation) readAt(ctx context.Context) (float64, time.Time,
 	return v, start.Add(offsets / readSamples), t.safetyCheck(ctx, v)
 }
 
-// safetyCheck applies the model's limits to a PCB reading (spec/jobs.md §4).
+// safetyCheck applies the model's limits to a PCB reading (docs/jobs.md, "temperature_automation").
 func (t *TemperatureAutomation) safetyCheck(ctx context.Context, v float64) error {
 	m := t.model
 	switch {

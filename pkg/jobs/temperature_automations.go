@@ -12,7 +12,7 @@ import (
 )
 
 // thermostat holds target_temperature with the reference's PID; its output is added to the
-// heater duty cycle after each inferred temperature (spec/jobs.md §4.1).
+// heater duty cycle after each inferred temperature (docs/jobs.md, "temperature_automation").
 type thermostat struct {
 	t       *TemperatureAutomation
 	target  float64

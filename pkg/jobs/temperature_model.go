@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// linearModelBeta are the coefficients of the linear inference model (spec/algorithms.md §8.1)
+// linearModelBeta are the coefficients of the linear inference model (docs/algorithms.md, "Temperature inference")
 // for the features [h, T_1 … T_21]/35, X_1² and X_20·X_0; linearModelIntercept is β_0.
 var linearModelBeta = [24]float64{
 	-13.7221255, 150.807347, 15.2808570, -71.7124615, -81.5352596, -58.2053398, -84.9915201,

@@ -8,7 +8,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/clock"
 )
 
-// repeat is the reference's RepeatedTimer (spec/jobs.md §0.2) as a channel: the first tick
+// repeat is the reference's RepeatedTimer (docs/jobs.md, "Conventions") as a channel: the first tick
 // comes after runAfter, then one every period. Pausing is the reader's business (it ignores
 // ticks while sleeping), so the grid never shifts. A period ≤ 0 ticks once, after runAfter:
 // callers range-check their periods, and a missed check must never mean "tick constantly".

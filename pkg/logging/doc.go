@@ -1,6 +1,6 @@
 // Package logging owns the daemon's log/slog handler: every record goes to a text sink
 // (stderr) and, when it is routed to an experiment, to MQTT as the reference's log message
-// (spec/mqtt.md §7): topic pioreactor/<unit>/<experiment>/logs/<source>/<level>, QoS 0, not
+// (docs/mqtt.md, "Logs"): topic pioreactor/<unit>/<experiment>/logs/<source>/<level>, QoS 0, not
 // retained, payload contract.Log.
 //
 // Routing is done with attrs, normally set once with logger.With: "unit" and "experiment"

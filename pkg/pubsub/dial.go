@@ -102,7 +102,7 @@ func (d *pahoDialer) options(o Options, c *pahoClient) *paho.ClientOptions {
 		SetPassword(d.pass).
 		// Explicit 3.1.1, or paho retries every refused CONNECT as MQTT 3.1.
 		SetProtocolVersion(4).
-		// Spec §1: the subscriber keeps its session. The broker refuses a persistent
+		// docs/mqtt.md, "Broker and connections": the subscriber keeps its session. The broker refuses a persistent
 		// session without a client id, so an anonymous id gets a clean one; so does a
 		// NoLateDelivery connection, whose unsent messages must not survive a reconnect.
 		SetCleanSession(o.ClientID == "" || o.NoLateDelivery).

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// QoS levels used by the contract (spec/mqtt.md §2.6).
+// QoS levels used by the contract (docs/mqtt.md, "QoS and retain").
 const (
 	AtMostOnce  byte = 0
 	AtLeastOnce byte = 1

@@ -10,7 +10,7 @@ import (
 )
 
 // ChartQuery asks for the time series of one table in one experiment, for charts
-// (spec/api.md §7).
+// (docs/http.md, "Charts").
 type ChartQuery struct {
 	Table      Table
 	Experiment string

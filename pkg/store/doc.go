@@ -1,12 +1,12 @@
 // Package store is pioreactord's persistence on bbolt, and the only package that imports
 // bbolt. It owns the leader's tables (experiments, inventory, assignments and their history,
-// unit labels; spec/storage.md §2.4) and every unit's job registry with its settings mirror
-// (spec/mqtt.md §6.2), the data tables the leader's streamer writes (time series, events,
-// automation settings history, logs; storage.md §2.1–§2.3) with their chart, log and
+// unit labels; docs/data.md, "Experiments and inventory") and every unit's job registry with its settings mirror
+// (docs/mqtt.md, "Job registry"), the data tables the leader's streamer writes (time series, events,
+// automation settings history, logs; docs/data.md, "Time series", "Events" and "Automation settings history") with their chart, log and
 // export queries, hot backups, and a worker's outbox spool.
 //
 // One schema serves every file: the daemon may keep everything in one file or, as
-// storage.md §8 proposes, put the job registry in a separate file on tmpfs (Options.NoSync)
+// docs/storage.md, "Layout and encoding (pkg/store)" proposes, put the job registry in a separate file on tmpfs (Options.NoSync)
 // so it is wiped on reboot. Unused buckets cost a few bytes.
 //
 // # Bucket layout (schema version 2)

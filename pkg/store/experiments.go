@@ -10,7 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Experiment is one row of the experiments table with its tags (spec/storage.md §2.4).
+// Experiment is one row of the experiments table with its tags (docs/data.md, "Experiments and inventory").
 // The API adds delta_hours and worker_count; the tags here already are the stored set.
 type Experiment struct {
 	Name        string    `json:"experiment"`
@@ -121,7 +121,7 @@ func (db *DB) Experiments() ([]Experiment, error) {
 }
 
 // LatestExperiment is the most recently inserted experiment, whatever its created_at
-// (storage.md §9.8), or ErrNotFound when there is none.
+// (docs/data.md, "Experiments and inventory"), or ErrNotFound when there is none.
 func (db *DB) LatestExperiment() (Experiment, error) {
 	var e Experiment
 	err := db.view(func(tx *bolt.Tx) error {
@@ -245,7 +245,7 @@ func experimentData(tx *bolt.Tx, exp string, child []byte, create bool) (*bolt.B
 }
 
 // normaliseTags trims tags, drops blanks and case-insensitive duplicates (keeping the first
-// spelling), and keeps the given order, which is the order tags are shown in (api.md §3).
+// spelling), and keeps the given order, which is the order tags are shown in (docs/http.md, "Experiments").
 func normaliseTags(tags []string) []string {
 	out := []string{}
 	seen := map[string]bool{}

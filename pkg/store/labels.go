@@ -14,7 +14,7 @@ type labelRecord struct {
 
 // SetUnitLabel gives a unit a label within an experiment; "" removes the unit's label.
 // Labels are unique per experiment, so a label held by another unit is taken from it
-// (api.md §3.1). The unit need not be in the inventory (labels outlive workers), but the
+// (docs/http.md, "Experiments"). The unit need not be in the inventory (labels outlive workers), but the
 // experiment must exist: ErrUnknownExperiment.
 func (db *DB) SetUnitLabel(experiment, unit, label string) error {
 	if unit == "" {

@@ -10,7 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// LogRow is one stored log line as the log routes return it (spec/api.md §6).
+// LogRow is one stored log line as the log routes return it (docs/http.md, "Logs").
 type LogRow struct {
 	Timestamp  time.Time
 	Level      string

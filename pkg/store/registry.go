@@ -8,7 +8,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// Registry is this unit's job registry and settings mirror (spec/mqtt.md §6.2, §4.5). It
+// Registry is this unit's job registry and settings mirror (docs/mqtt.md, "Job registry"). It
 // implements supervisor.Registry; the supervisor is its only writer.
 type Registry struct{ db *DB }
 

@@ -72,7 +72,7 @@ func (s InsertStats) Add(o InsertStats) InsertStats {
 
 // Insert stores rows in one write transaction. A row identical to one already stored (same
 // series, same microsecond, same values) is a replay and is skipped, which makes
-// redelivery harmless (spec/mqtt.md QoS 1, the workers' outbox). Invalid rows are counted
+// redelivery harmless (docs/mqtt.md QoS 1, the workers' outbox). Invalid rows are counted
 // and skipped; they do not fail the others. Times are stored at millisecond precision.
 func (db *DB) Insert(rows []Row) (InsertStats, error) {
 	var st InsertStats

@@ -8,7 +8,7 @@ import (
 )
 
 // Space describes how the file's bytes are used, in the terms of the reference's
-// delete-experiment answer (spec/api.md §3): bbolt never shrinks a file, and freed pages
+// delete-experiment answer (docs/http.md, "Experiments"): bbolt never shrinks a file, and freed pages
 // are reused before the file grows.
 type Space struct {
 	PageSize            int     `json:"page_size"`

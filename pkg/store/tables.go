@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Table names a data table of spec/storage.md §2.1–§2.3 and §2.4's experiment_profile_runs:
+// Table names a data table of docs/data.md, "Time series", "Events", "Automation settings history" and "Experiments and inventory"'s experiment_profile_runs:
 // the rows the leader's ingester writes. The names are the contract seen by exports.
 type Table string
 
@@ -207,7 +207,7 @@ func (t Table) TimeColumn() string {
 func (t Table) ValueColumn() string { return tables[t].value }
 
 // Columns lists the table's columns in export order: experiment, pioreactor_unit and the
-// time column, then the rest in spec/storage.md's order. The automation settings tables
+// time column, then the rest in docs/data.md's order. The automation settings tables
 // put pioreactor_unit first, as their payload does; profile runs have no unit. The slice
 // is shared: do not modify it.
 func (t Table) Columns() []Column { return columns[t] }

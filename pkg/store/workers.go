@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Worker is one row of the leader's inventory (spec/storage.md §2.4, api.md §4). The API
+// Worker is one row of the leader's inventory (docs/data.md, "Experiments and inventory", docs/http.md, "Workers"). The API
 // renders IsActive as 0/1 and adds ipv4_address from the config.
 type Worker struct {
 	Unit         string    `json:"pioreactor_unit"`

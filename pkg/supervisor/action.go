@@ -10,7 +10,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
 
-// Support for one-shot actions with the light lifecycle (spec/mqtt.md §3.8) and for jobs that
+// Support for one-shot actions with the light lifecycle (docs/mqtt.md, "Actions") and for jobs that
 // hold an output only for part of their life (a dosing automation holds a pump for one dose).
 
 // actionSeq numbers action instances, so each has its own key in Supervisor.running.

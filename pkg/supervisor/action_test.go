@@ -33,7 +33,7 @@ func (j *pulseJob) Run(ctx context.Context, rt *Runtime) error {
 	return rt.Serve(ctx)
 }
 
-// Actions run side by side (spec/mqtt.md §3.8); a plain job stays unique.
+// Actions run side by side (docs/mqtt.md, "Actions"); a plain job stays unique.
 func TestActionsRunSideBySide(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		claimed := make(chan error, 4)

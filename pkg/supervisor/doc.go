@@ -2,13 +2,13 @@
 // settings with /set handling, the job registry, and panic recovery.
 //
 // Each job runs in its own goroutine with its own MQTT connection, whose last will publishes
-// `lost` on the job's $state if the daemon dies (spec/mqtt.md §2.7). Everything the job's
+// `lost` on the job's $state if the daemon dies (docs/mqtt.md, "Last will"). Everything the job's
 // commands touch (setters, pause and resume hooks) runs on the job's own goroutine when it calls
 // Runtime.Apply, so a job needs no locks for its own state.
 //
 // Invariants:
 //   - at most one running instance per job name per unit, except actions (Spec.Action, the
-//     light lifecycle of spec/mqtt.md §3.8), which may run side by side;
+//     light lifecycle of docs/mqtt.md, "Actions"), which may run side by side;
 //   - $state follows the transition table in state.go, and `disconnected` is terminal;
 //   - when a job ends, however it ends (return, error, panic), every PWM output it claimed is set
 //     to 0 before `disconnected` is published, then its non-persistent settings are cleared;

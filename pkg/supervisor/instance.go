@@ -330,7 +330,7 @@ func (rt *Runtime) toClear() []string {
 	return out
 }
 
-// republish re-sends every setting with a value after a reconnect (spec/mqtt.md §3.6).
+// republish re-sends every setting with a value after a reconnect (docs/mqtt.md, "Reconnects").
 func (rt *Runtime) republish() {
 	rt.log.Info("Sub client reconnected to the MQTT broker on leader.")
 	for name, v := range rt.Values() {

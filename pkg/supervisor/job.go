@@ -22,7 +22,7 @@ type Spec struct {
 	// LongRunning jobs (monitor) run under $experiment, need no active unit and survive a
 	// stop of all jobs.
 	LongRunning bool
-	// Action marks a one-shot action with the light lifecycle (spec/mqtt.md §3.8): several
+	// Action marks a one-shot action with the light lifecycle (docs/mqtt.md, "Actions"): several
 	// instances of it may run at once (action.go).
 	Action bool
 	// New checks the options and builds the job; an error refuses the start before anything

@@ -59,7 +59,7 @@ func (rt *Runtime) Serve(ctx context.Context) error {
 // onSet runs on the delivery goroutine: it only queues, so the job sees commands in order.
 func (rt *Runtime) onSet(m pubsub.Message) {
 	if m.Retained {
-		return // retained /set messages are ignored (spec/mqtt.md §2.3)
+		return // retained /set messages are ignored (docs/mqtt.md, "Job topics")
 	}
 	p, ok := contract.Parse(m.Topic)
 	if !ok {
@@ -100,7 +100,7 @@ func (rt *Runtime) onOwnState(m pubsub.Message) {
 	}
 }
 
-// Apply executes one command on the job's goroutine (spec/mqtt.md §4.3).
+// Apply executes one command on the job's goroutine (docs/mqtt.md, "Setting a value").
 func (rt *Runtime) Apply(ctx context.Context, c command) {
 	if c.attr == "state" {
 		rt.applyState(ctx, State(strings.TrimSpace(string(c.payload))))

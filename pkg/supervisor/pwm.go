@@ -16,7 +16,7 @@ import (
 
 const oneSecond = time.Second
 
-// pwmToPin is the HAT's channel → BCM pin wiring (hardware.md §3), used as the key of the
+// pwmToPin is the HAT's channel → BCM pin wiring (docs/hardware.md, "PWM channels"), used as the key of the
 // `pwms/dc` snapshot that dashboards read.
 var pwmToPin = map[string]string{"1": "17", "2": "13", "3": "16", "4": "12", "5": "18"}
 

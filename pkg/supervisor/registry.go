@@ -3,7 +3,7 @@ package supervisor
 import "github.com/pioreactor/pioreactord/pkg/contract"
 
 // Registry records this unit's jobs and a mirror of their published settings
-// (spec/mqtt.md §6.2, §4.5). pkg/store implements it on bbolt; the supervisor alone writes it.
+// (docs/mqtt.md, "Job registry"). pkg/store implements it on bbolt; the supervisor alone writes it.
 type Registry interface {
 	// Reset marks every job not running; called once at daemon start, since no job can
 	// outlive the daemon.

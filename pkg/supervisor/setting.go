@@ -8,7 +8,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
-// Setting declares one published attribute of a job (spec/mqtt.md §4.1).
+// Setting declares one published attribute of a job (docs/mqtt.md, "Published settings").
 type Setting struct {
 	Name     string
 	Datatype contract.Datatype
@@ -45,7 +45,7 @@ func (s Setting) validate() error {
 }
 
 // registryForm is how the registry mirror stores a value: numbers and strings as text,
-// booleans as 1/0, structs as JSON (spec/mqtt.md §4.5).
+// booleans as 1/0, structs as JSON (docs/mqtt.md, "Job registry").
 func registryForm(v any) (string, error) {
 	switch x := v.(type) {
 	case bool:

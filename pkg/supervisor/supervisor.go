@@ -203,7 +203,7 @@ func (s *Supervisor) stopInstances(list []*instance) {
 }
 
 // stopPriority orders a stop of many jobs: pumps and PWM first, then heaters, then
-// automations, then the rest (spec/mqtt.md §6.3).
+// automations, then the rest (docs/mqtt.md, "Stopping a job").
 func stopPriority(job string) int {
 	switch {
 	case strings.Contains(job, "pump") || strings.Contains(job, "pwm") || isDosingAction(job):

@@ -1,4 +1,4 @@
-// Package task is the registry behind /unit_api/task_results/<id> (spec/api.md §1.4): work
+// Package task is the registry behind /unit_api/task_results/<id> (docs/http.md, "Tasks"): work
 // the API answers 202 for runs here in the background and leaves an outcome to poll.
 //
 // Invariants: an id is pending until its function returns, then succeeded or failed for

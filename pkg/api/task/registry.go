@@ -21,7 +21,7 @@ const (
 // DefaultKeep is the number of finished outcomes kept when New is given 0.
 const DefaultKeep = 10000
 
-// Failure is a task error carrying the envelope fields of spec/api.md §1.2; a task
+// Failure is a task error carrying the envelope fields of docs/http.md, "Error envelope"; a task
 // returning one controls its cause and remediation. Any other error becomes a Failure
 // whose message is the error text.
 type Failure struct {
@@ -128,7 +128,7 @@ func run(ctx context.Context, fn Func) (res any, err error) {
 }
 
 // pyError matches the Python repr of an exception, SomeError("text"), which a failure
-// message coming from the original software may still carry (spec/api.md §1.4).
+// message coming from the original software may still carry (docs/http.md, "Tasks").
 var pyError = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*\((?:"(.*)"|'(.*)')\)$`)
 
 func toFailure(err error) Failure {

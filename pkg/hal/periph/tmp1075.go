@@ -18,7 +18,7 @@ const (
 	tmp1075Max = 125.0
 )
 
-// TMP1075 reads the heating PCB's temperature (spec/hardware.md §7.1). It implements
+// TMP1075 reads the heating PCB's temperature (docs/hardware.md, "Heating PCB"). It implements
 // hal.Thermometer.
 type TMP1075 struct {
 	dev i2c.Dev

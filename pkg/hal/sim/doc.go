@@ -1,7 +1,7 @@
 // Package sim is a simulated Pioreactor: a plant model (culture, liquid, heat, stir bar,
 // optics) behind the hal device interfaces, so the daemon's jobs run unchanged against it —
 // interactively on a Scaled clock, and in CI in virtual time inside a testing/synctest bubble.
-// It implements the proposal of spec/simulation.md Part B at the level of hal devices (not of
+// It implements the proposal of docs/simulation.md, "Model" at the level of hal devices (not of
 // I²C registers).
 //
 // The model, with every constant in Params:

@@ -8,7 +8,7 @@ import (
 // refVolumeML is the volume at which the motor constants are given (B.7).
 const refVolumeML = 15
 
-// The stirring model (spec/simulation.md B.7):
+// The stirring model (docs/simulation.md, "Stirring"):
 //
 //	ω_ss = k_ω·(duty − d_0)·(1 − s·(V − 15 mL)), clamped to [0, ω_max], once the bar spins
 //	spinning ⇐ ω > ω_stall or duty ≥ d_break (break-away from rest)

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 )
 
-// The optics (spec/simulation.md B.5). With I the IR intensity (0–1), L the LED output factor
+// The optics (docs/simulation.md, "Optics"). With I the IR intensity (0–1), L the LED output factor
 // and X_eff = X/(1 + X/X_sat):
 //
 //	scatter θ:    V = g_u·I·L·(b_θ + a_θ·X_eff)·(1 + β·exp(−(t − t_dose)/τ_s))

@@ -114,7 +114,7 @@ type Params struct {
 }
 
 // DefaultParams is an E. coli-like culture in a 40 ml vial with the constants of
-// spec/simulation.md Part B.
+// docs/simulation.md, "Model".
 func DefaultParams() Params {
 	return Params{
 		Seed:            1,

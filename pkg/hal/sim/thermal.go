@@ -5,7 +5,7 @@ import "math"
 // waterJPerMLK is the volumetric heat capacity of water (ρc), J/(mL·K).
 const waterJPerMLK = 4.18
 
-// The thermal model has two nodes (spec/simulation.md B.6):
+// The thermal model has two nodes (docs/simulation.md, "Heat"):
 //
 //	C_h·dT_h/dt = P·u − G_hl·(T_h − T_l) − G_ha·(T_h − T_a)
 //	C_l·dT_l/dt = G_hl·(T_h − T_l) − G_la·(T_l − T_a) + ρc·F_in·(T_a − T_l)

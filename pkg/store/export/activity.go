@@ -9,7 +9,7 @@ import (
 
 // pioreactor_unit_activity_data is, in the reference, a wide table kept up by triggers:
 // one row per (experiment, unit, timestamp) with the value each source table wrote at that
-// instant (spec/storage.md §2.5). Here it is computed at export time by merging the source
+// instant (docs/data.md, "Derived activity"). Here it is computed at export time by merging the source
 // tables of one unit in time order, which yields the same rows without storing them twice.
 
 // Columns of the activity row after experiment, pioreactor_unit, timestamp.

@@ -9,7 +9,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// CSV cells as spec/storage.md §7.2 writes them: floats rounded to 12 decimal places and
+// CSV cells as docs/data.md, "CSV format" writes them: floats rounded to 12 decimal places and
 // printed as Python prints them (500.0, 1e-05), timestamps as their stored text, NULL as
 // an empty cell, text quoted only when it must be (RFC 4180). Hand-written appends
 // instead of encoding/csv and strconv-to-string: the exporter formats millions of cells.

@@ -7,7 +7,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// Dataset is an exportable dataset (spec/storage.md §7.1). Its rows come from a Go source
+// Dataset is an exportable dataset (docs/data.md, "Export datasets"). Its rows come from a Go source
 // over the store, never from SQL: Query only describes, for schema.json, what the
 // reference's query computes.
 type Dataset struct {

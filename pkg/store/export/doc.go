@@ -1,4 +1,4 @@
-// Package export writes the CSV/ZIP export of spec/storage.md §7 from the store: the
+// Package export writes the CSV/ZIP export of docs/data.md, "Exports" from the store: the
 // built-in datasets (one per data table, the automation settings with their decoded
 // settings, unit labels, experiments, and the activity data and its per-minute rollup,
 // which are computed by merging tables instead of being stored twice), schema.json per

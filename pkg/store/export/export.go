@@ -17,7 +17,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/store"
 )
 
-// Request is one export (spec/api.md §8, spec/storage.md §7.2), already validated.
+// Request is one export (docs/http.md, "Exports", docs/data.md, "CSV format"), already validated.
 type Request struct {
 	Datasets   []string
 	Experiment string

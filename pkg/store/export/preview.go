@@ -8,7 +8,7 @@ import (
 )
 
 // Preview returns the first n rows of a dataset across every experiment, as JSON objects
-// of its columns (no generated columns), for GET .../preview (spec/storage.md §7).
+// of its columns (no generated columns), for GET .../preview (docs/data.md, "Exports").
 func Preview(src Source, d Dataset, n int) ([]map[string]any, error) {
 	it, err := d.read(src, filter{})
 	if err != nil {
