@@ -137,6 +137,7 @@ func (s *Server) hostRoutes(g *echo.Group) {
 	for _, action := range []string{"mount", "eject"} {
 		g.POST("/usb/"+action, func(c echo.Context) error {
 			return s.queue(c, func(context.Context) (any, error) {
+				//lint:ignore ST1005 a task's error text is shown to the user as is
 				return nil, errors.New("No USB drive is present.")
 			})
 		})

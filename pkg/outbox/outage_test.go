@@ -38,9 +38,8 @@ func odJob(ctx context.Context, conn pubsub.Client, taken *[]time.Time) {
 		payload := fmt.Appendf(nil, `{"calibrated":0,"timestamp":"%s","angle":"90","od":0.05,"channel":"1","ir_led_intensity":80.0}`, contract.FormatTime(at))
 		*taken = append(*taken, at)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := conn.Publish(pctx, contract.JobTopic("pio01", "exp1", "od_reading", "ods"), payload, 2, true)
-		if err == nil {
-			err = conn.Publish(pctx, contract.JobTopic("pio01", "exp1", "od_reading", "od1"), payload, 2, true)
+		if err := conn.Publish(pctx, contract.JobTopic("pio01", "exp1", "od_reading", "ods"), payload, 2, true); err == nil {
+			_ = conn.Publish(pctx, contract.JobTopic("pio01", "exp1", "od_reading", "od1"), payload, 2, true) // a failure is the outbox's to handle
 		}
 		cancel()
 	}

@@ -94,7 +94,6 @@ type Run struct {
 	sched       scheduler
 	start       time.Time
 	actionCount int
-	done        int
 	missing     int // failed when-checks, for the occasional warning
 }
 
@@ -411,6 +410,7 @@ func (r *Run) startJob(ctx context.Context, unit, job string, req contract.RunRe
 		return nil
 	}
 	if err := r.Cluster.Start(ctx, unit, job, r.Experiment, req); err != nil {
+		//lint:ignore ST1005 the original's wording, which reaches the experiment's log as is
 		return fmt.Errorf("Failed to start `%s` on %s. %w", job, unit, err)
 	}
 	return nil
