@@ -73,45 +73,36 @@ func (s *Server) mergedConfig(c echo.Context) error {
 }
 
 func (s *Server) unitConfigText(c echo.Context) error {
-	f, err := s.configFiles(c)
-	if err != nil {
-		return err
-	}
-	b, err := f.ReadUnit()
-	if err != nil {
-		return readFailed("unit_config.ini", err)
-	}
-	cache(c, 0)
-	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
+	return s.configText(c, "unit_config.ini", 0, (*ConfigFiles).ReadUnit, nil)
 }
 
 func (s *Server) sharedConfigText(c echo.Context) error {
-	f, err := s.configFiles(c)
-	if err != nil {
-		return err
-	}
-	b, err := f.ReadShared()
-	if err != nil {
-		return readFailed("config.ini", err)
-	}
-	cache(c, 10)
-	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
+	return s.configText(c, "config.ini", 10, (*ConfigFiles).ReadShared, nil)
 }
 
 // browserConfigText is the leader's GET /api/config/shared: the shared file as a dashboard
 // needs it, its [mqtt] section pointing at the WebSocket listener the page can reach.
 func (s *Server) browserConfigText(c echo.Context) error {
+	return s.configText(c, "config.ini", 10, (*ConfigFiles).ReadShared, func(b []byte) []byte {
+		return config.ForBrowser(b, config.Browser{PageHost: config.PageHost(c.Request().Host),
+			WSPort: s.cfg.WebSocket.Port, WSProtocol: s.cfg.WebSocket.Protocol})
+	})
+}
+
+// configText answers a config file's text, cached maxAge seconds, through shape if any.
+func (s *Server) configText(c echo.Context, name string, maxAge int, read func(*ConfigFiles) ([]byte, error), shape func([]byte) []byte) error {
 	f, err := s.configFiles(c)
 	if err != nil {
 		return err
 	}
-	b, err := f.ReadShared()
+	b, err := read(f)
 	if err != nil {
-		return readFailed("config.ini", err)
+		return readFailed(name, err)
 	}
-	cache(c, 10)
-	b = config.ForBrowser(b, config.Browser{PageHost: config.PageHost(c.Request().Host),
-		WSPort: s.cfg.WebSocket.Port, WSProtocol: s.cfg.WebSocket.Protocol})
+	cache(c, maxAge)
+	if shape != nil {
+		b = shape(b)
+	}
 	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, b)
 }
 
