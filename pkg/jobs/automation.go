@@ -24,7 +24,7 @@ import (
 // `automation_name` and `latest_event` settings, run_once and run_every, the `duration` setter,
 // the AutomationSettings records, and the sensor inputs (automation_inputs.go). The algorithm is
 // an Automation chosen at start from the family's registry by the `automation_name` option.
-// A family looks like this (temperature.go and led_automation.go are complete examples):
+// A family looks like this (temperature_automation.go and led_automation.go are complete examples):
 //
 //	type DosingAutomation struct {
 //		automationBase

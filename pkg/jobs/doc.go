@@ -1,6 +1,13 @@
-// Package jobs holds one file per job and automation. Jobs see only the supervisor's Runtime,
+// Package jobs holds the unit's jobs and automations. Jobs see only the supervisor's Runtime,
 // the hal interfaces, the clock and the contract; never the broker, the HTTP server or the
 // store.
+//
+// Layout: every file is named by its family (automation_, bioreactor_, dosing_, growthrate_,
+// led_, monitor_, od_, pump_, selftest_, stirring_, temperature_). A job lives in the file
+// named after it (od_reading.go, dosing_automation.go, temperature_automation.go, stirring.go,
+// ...), its parts and algorithms in <family>_<part>.go beside it, and its tests in the
+// matching _test.go. What every family shares sits in a few unprefixed files: errors.go (the
+// sentinel errors), durations.go (range checks), cache.go, collect.go, timer.go and ui.go.
 //
 // Every job follows the same shape: New checks options and configuration (an error refuses
 // the start before anything is published); Run declares settings, claims hardware, calls
