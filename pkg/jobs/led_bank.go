@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -138,9 +137,6 @@ type ledChange struct {
 	verbose bool   // publish led_change_events and log each change
 	holder  string // a lock id this caller may write through ("" holds none)
 }
-
-// errLEDLocked: a channel is soft-locked by another holder (od_reading during a reading).
-var errLEDLocked = errors.New("LED channel is locked")
 
 // setLEDs writes the channels of c in A–D order, skipping channels another holder locked,
 // updates the unit's cache and publishes leds/intensity (and, when verbose, one

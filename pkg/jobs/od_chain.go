@@ -41,9 +41,6 @@ const (
 	adcStopVolts = 3.2
 )
 
-// errOverVoltage ends a job whose photodiode input exceeded 3.2 V.
-var errOverVoltage = errors.New("ADC input above 3.2 V: LEDs switched off to protect the ADC")
-
 // odChainConfig reads the [od_reading.config] keys every OD user shares.
 func odChainConfig(c *config.Config) (*odChain, float64, error) {
 	var r collect

@@ -22,9 +22,6 @@ import (
 // a reading's concentration is the logc that minimises a robust negative log-likelihood over
 // the angles, searched on a 256-point grid and refined by golden-section search.
 
-// ErrFusedEstimator: an od_fused estimator file is unusable.
-var ErrFusedEstimator = errors.New("invalid od_fused estimator")
-
 // fusedEstimator is an `od_fused_estimator` file.
 type fusedEstimator struct {
 	Type           string                       `yaml:"estimator_type"`

@@ -21,9 +21,6 @@ import (
 // PumpsJobName is the sequencer's job name.
 const PumpsJobName = "pumps"
 
-// ErrPumpsUsage: the arguments are not pairs of a known pump (or sleep) and a number.
-var ErrPumpsUsage = errors.New("pumps: usage is pairs of <media|alt_media|waste> <mL> or sleep <seconds>")
-
 // NewPumpsSpec is the job table entry.
 func NewPumpsSpec(d *Dosing) supervisor.Spec {
 	return supervisor.Spec{Name: PumpsJobName, Action: true, New: func(o supervisor.Options) (supervisor.Job, error) {

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -290,9 +289,6 @@ func dodgeWait(interval time.Duration, first, now time.Time, pre, post, after ti
 	}
 	return min(budget, max(0, timeToNextOD(interval, first, now)-pre)), nil
 }
-
-// ErrDodgingTiming: the OD interval leaves no room to step stirring aside around readings.
-var ErrDodgingTiming = errors.New("OD dodging timing")
 
 func (s *Stirring) onEnableDodging(v any) error {
 	ctx := context.Background()

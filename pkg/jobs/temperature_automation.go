@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -250,9 +249,6 @@ func (t *TemperatureAutomation) safetyCheck(ctx context.Context, v float64) erro
 	}
 	return nil
 }
-
-// ErrOverTemperature: the heating PCB passed the model's shut-down limit.
-var ErrOverTemperature = errors.New("heating PCB over its shut-down temperature")
 
 func (t *TemperatureAutomation) flickerError(ctx context.Context) {
 	payload := []byte(fmt.Sprint(contract.ErrorCodeHighTemperature))
