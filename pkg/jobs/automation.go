@@ -33,13 +33,21 @@ import (
 //		... // pumps, volumes: what every dosing automation uses
 //	}
 //
-//	type dosingFactory func(o supervisor.Options, d *DosingAutomation) (Automation, error)
+//	type DosingFactory func(o supervisor.Options, d *DosingAutomation) (Automation, error)
 //
-//	var dosingAutomations = map[string]dosingFactory{"chemostat": newChemostat, ...}
+//	// DosingAutomations is the production registry; the daemon hands it to the spec, a test
+//	// hands its own copy (with test automations added): nobody mutates a package-level table.
+//	func DosingAutomations() map[string]DosingFactory { return map[string]DosingFactory{"chemostat": newChemostat, ...} }
 //
-//	func newDosingAutomation(o supervisor.Options) (supervisor.Job, error) {
+//	func NewDosingAutomationSpec(registry map[string]DosingFactory) supervisor.Spec {
+//		return supervisor.Spec{Name: "dosing_automation", New: func(o supervisor.Options) (supervisor.Job, error) {
+//			return newDosingAutomation(o, registry)
+//		}}
+//	}
+//
+//	func newDosingAutomation(o supervisor.Options, registry map[string]DosingFactory) (supervisor.Job, error) {
 //		d := &DosingAutomation{}
-//		name, factory, err := pickAutomation("dosing_automation", dosingAutomations, o)
+//		name, factory, err := pickAutomation("dosing_automation", registry, o)
 //		if err != nil {
 //			return nil, err // unknown name: the error lists the available ones
 //		}

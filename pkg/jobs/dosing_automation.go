@@ -17,7 +17,7 @@ import (
 )
 
 // DosingAutomation is the dosing_automation job (docs/jobs.md, "dosing_automation"): the automation chosen by
-// `automation_name` (dosingAutomations) moves liquid with the unit's pumps, each dose split
+// `automation_name` (from the registry given to NewDosingAutomationSpec) moves liquid with the unit's pumps, each dose split
 // into sub-doses (dosing_transfer.go), guarded against overflowing the vial.
 type DosingAutomation struct {
 	automationBase
@@ -50,15 +50,18 @@ type dosingPump struct {
 	cal     calibration.Calibration
 }
 
-// dosingFactory builds a dosing automation from its start options.
-type dosingFactory func(o supervisor.Options, d *DosingAutomation) (Automation, error)
+// DosingFactory builds a dosing automation from its start options.
+type DosingFactory func(o supervisor.Options, d *DosingAutomation) (Automation, error)
 
-var dosingAutomations = map[string]dosingFactory{
-	"silent":          newSilentDosing,
-	"chemostat":       newChemostat,
-	"turbidostat":     newTurbidostat,
-	"pid_morbidostat": newPIDMorbidostat,
-	"fed_batch":       newFedBatch,
+// DosingAutomations returns a fresh copy of the production dosing automations.
+func DosingAutomations() map[string]DosingFactory {
+	return map[string]DosingFactory{
+		"silent":          newSilentDosing,
+		"chemostat":       newChemostat,
+		"turbidostat":     newTurbidostat,
+		"pid_morbidostat": newPIDMorbidostat,
+		"fed_batch":       newFedBatch,
+	}
 }
 
 // dosingJobName is the family's job name.
@@ -66,18 +69,19 @@ const dosingJobName = "dosing_automation"
 
 const dosingSection = "dosing_automation.config"
 
-// NewDosingAutomationSpec is the job table entry.
-func NewDosingAutomationSpec(d *Dosing) supervisor.Spec {
+// NewDosingAutomationSpec is the job table entry; registry holds the automations
+// `automation_name` may choose (DosingAutomations in production).
+func NewDosingAutomationSpec(d *Dosing, registry map[string]DosingFactory) supervisor.Spec {
 	return supervisor.Spec{Name: dosingJobName, New: func(o supervisor.Options) (supervisor.Job, error) {
-		return newDosingAutomation(d, o)
+		return newDosingAutomation(d, registry, o)
 	}}
 }
 
-func newDosingAutomation(d *Dosing, o supervisor.Options) (*DosingAutomation, error) {
+func newDosingAutomation(d *Dosing, registry map[string]DosingFactory, o supervisor.Options) (*DosingAutomation, error) {
 	if d == nil || d.Bioreactor == nil {
 		return nil, fmt.Errorf("%s: no bioreactor book configured", dosingJobName)
 	}
-	name, factory, err := pickAutomation(dosingJobName, dosingAutomations, o)
+	name, factory, err := pickAutomation(dosingJobName, registry, o)
 	if err != nil {
 		return nil, err
 	}

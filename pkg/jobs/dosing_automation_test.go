@@ -22,18 +22,23 @@ type testTransfer struct {
 	media, alt, waste float64
 }
 
-func init() {
-	dosingAutomations["_test_transfer"] = func(o supervisor.Options, a *DosingAutomation) (Automation, error) {
-		t := &testTransfer{a: a}
-		var r collect
-		t.media = r.float(o.Float("media_ml", 0))
-		t.alt = r.float(o.Float("alt_media_ml", 0))
-		t.waste = r.float(o.Float("waste_ml", 0))
-		if err := r.err(); err != nil {
-			return nil, err
-		}
-		return t, a.needPumps(o, mediaPump, altMediaPump, wastePump)
+// testDosingAutomations is the production registry plus _test_transfer.
+func testDosingAutomations() map[string]DosingFactory {
+	reg := DosingAutomations()
+	reg["_test_transfer"] = newTestTransfer
+	return reg
+}
+
+func newTestTransfer(o supervisor.Options, a *DosingAutomation) (Automation, error) {
+	t := &testTransfer{a: a}
+	var r collect
+	t.media = r.float(o.Float("media_ml", 0))
+	t.alt = r.float(o.Float("alt_media_ml", 0))
+	t.waste = r.float(o.Float("waste_ml", 0))
+	if err := r.err(); err != nil {
+		return nil, err
 	}
+	return t, a.needPumps(o, mediaPump, altMediaPump, wastePump)
 }
 
 func (t *testTransfer) Start(context.Context) error {

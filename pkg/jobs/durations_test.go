@@ -109,7 +109,7 @@ func TestConfigDurationsOutOfRange(t *testing.T) {
 		"stirring":    newStirring,
 		"od_reading":  NewODReadingSpec(ODDeps{}).New,
 		"growth_rate": NewGrowthRateSpec("").New,
-		"dosing":      NewDosingAutomationSpec(d).New,
+		"dosing":      NewDosingAutomationSpec(d, testDosingAutomations()).New,
 		"od_blank":    NewODBlankSpec(ODDeps{CacheDir: t.TempDir()}).New,
 	}
 	chemostat := map[string]any{"automation_name": "chemostat", "exchange_volume_ml": 0.5}

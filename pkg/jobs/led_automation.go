@@ -29,15 +29,23 @@ type LEDAutomation struct {
 	phaseStop context.CancelFunc
 }
 
-// LEDAutomationSpec is the job table entry.
-var LEDAutomationSpec = supervisor.Spec{Name: "led_automation", New: newLEDAutomation}
+// NewLEDAutomationSpec is the job table entry; registry holds the automations
+// `automation_name` may choose (LEDAutomations in production).
+func NewLEDAutomationSpec(registry map[string]LEDFactory) supervisor.Spec {
+	return supervisor.Spec{Name: "led_automation", New: func(o supervisor.Options) (supervisor.Job, error) {
+		return newLEDAutomation(o, registry)
+	}}
+}
 
-// ledFactory builds an LED automation from its start options.
-type ledFactory func(o supervisor.Options, l *LEDAutomation) (Automation, error)
+// LEDFactory builds an LED automation from its start options.
+type LEDFactory func(o supervisor.Options, l *LEDAutomation) (Automation, error)
 
-var ledAutomations = map[string]ledFactory{
-	"silent":           newLEDSilent,
-	"light_dark_cycle": newLightDarkCycle,
+// LEDAutomations returns a fresh copy of the production LED automations.
+func LEDAutomations() map[string]LEDFactory {
+	return map[string]LEDFactory{
+		"silent":           newLEDSilent,
+		"light_dark_cycle": newLightDarkCycle,
+	}
 }
 
 const (
@@ -45,9 +53,9 @@ const (
 	ledRetryWait = 500 * time.Millisecond
 )
 
-func newLEDAutomation(o supervisor.Options) (supervisor.Job, error) {
+func newLEDAutomation(o supervisor.Options, registry map[string]LEDFactory) (supervisor.Job, error) {
 	l := &LEDAutomation{used: map[string]bool{}, phase: make(chan time.Time, 1)}
-	name, factory, err := pickAutomation("led_automation", ledAutomations, o)
+	name, factory, err := pickAutomation("led_automation", registry, o)
 	if err != nil {
 		return nil, err
 	}

@@ -168,7 +168,7 @@ func TestLightDarkCycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				r := newAutoRig(t, sim.DefaultParams(), nil, LEDAutomationSpec)
+				r := newAutoRig(t, sim.DefaultParams(), nil, NewLEDAutomationSpec(LEDAutomations()))
 				defer r.close()
 				start := time.Now()
 				r.start("led_automation", map[string]any{"automation_name": "light_dark_cycle", "light_intensity": "7",
@@ -195,7 +195,7 @@ func TestLightDarkCycle(t *testing.T) {
 
 func TestLightDarkCycleSettersAndStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, LEDAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, NewLEDAutomationSpec(LEDAutomations()))
 		defer r.close()
 		r.start("led_automation", map[string]any{"automation_name": "light_dark_cycle", "light_intensity": 5.0,
 			"light_duration_minutes": 1.0, "dark_duration_minutes": 1.0})
@@ -260,7 +260,7 @@ func TestLightDarkCycleSettersAndStop(t *testing.T) {
 
 func TestLEDSilent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, LEDAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, NewLEDAutomationSpec(LEDAutomations()))
 		defer r.close()
 		r.start("led_automation", map[string]any{"automation_name": "silent", "duration": 5.0})
 		time.Sleep(time.Hour)

@@ -78,7 +78,7 @@ func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig
 		t.Fatal(err)
 	}
 	specs := []supervisor.Spec{NewAddMediaSpec(d), NewAddAltMediaSpec(d), NewRemoveWasteSpec(d),
-		NewCirculateMediaSpec(d), NewCirculateAltMediaSpec(d), NewDosingAutomationSpec(d), NewBioreactorSpec(d),
+		NewCirculateMediaSpec(d), NewCirculateAltMediaSpec(d), NewDosingAutomationSpec(d, testDosingAutomations()), NewBioreactorSpec(d),
 		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(cacheDir), StirringSpec, NewPumpsSpec(d)}
 	conf := config.LoadDefault().With(overrides)
 	bus := pubsub.NewBus()

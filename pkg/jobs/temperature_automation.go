@@ -18,7 +18,7 @@ import (
 // TemperatureAutomation infers the culture's temperature from the heating PCB's sensor by
 // pausing the heater periodically and fitting the decay, and runs a heater automation on each
 // new temperature (docs/jobs.md, "temperature_automation"). The automation is chosen by `automation_name` from
-// temperatureAutomations.
+// the registry given to NewTemperatureAutomationSpec.
 type TemperatureAutomation struct {
 	automationBase
 	name    string
@@ -42,15 +42,23 @@ type TemperatureAutomation struct {
 	lastDose atomic.Int64 // unix ns of the clock
 }
 
-// TemperatureAutomationSpec is the job table entry.
-var TemperatureAutomationSpec = supervisor.Spec{Name: "temperature_automation", New: newTemperatureAutomation}
+// NewTemperatureAutomationSpec is the job table entry; registry holds the automations
+// `automation_name` may choose (TemperatureAutomations in production).
+func NewTemperatureAutomationSpec(registry map[string]TemperatureFactory) supervisor.Spec {
+	return supervisor.Spec{Name: "temperature_automation", New: func(o supervisor.Options) (supervisor.Job, error) {
+		return newTemperatureAutomation(o, registry)
+	}}
+}
 
-// temperatureFactory builds a temperature automation from its start options.
-type temperatureFactory func(o supervisor.Options, t *TemperatureAutomation) (Automation, error)
+// TemperatureFactory builds a temperature automation from its start options.
+type TemperatureFactory func(o supervisor.Options, t *TemperatureAutomation) (Automation, error)
 
-var temperatureAutomations = map[string]temperatureFactory{
-	"thermostat":              newThermostat,
-	"only_record_temperature": newOnlyRecordTemperature,
+// TemperatureAutomations returns a fresh copy of the production temperature automations.
+func TemperatureAutomations() map[string]TemperatureFactory {
+	return map[string]TemperatureFactory{
+		"thermostat":              newThermostat,
+		"only_record_temperature": newOnlyRecordTemperature,
+	}
 }
 
 // heaterModel holds the constants that depend on the bioreactor model (docs/jobs.md, "temperature_automation").
@@ -78,7 +86,7 @@ const (
 	sensorMissingHelp = "Is the Heating PCB attached to the Pioreactor HAT? Unable to read the temperature sensor"
 )
 
-func newTemperatureAutomation(o supervisor.Options) (supervisor.Job, error) {
+func newTemperatureAutomation(o supervisor.Options, registry map[string]TemperatureFactory) (supervisor.Job, error) {
 	t := &TemperatureAutomation{model: defaultHeaterModel, channel: "5", safetyCap: 100}
 	if ch, ok := o.Config.PWMChannelFor("heating"); ok {
 		t.channel = ch
@@ -88,7 +96,7 @@ func newTemperatureAutomation(o supervisor.Options) (supervisor.Job, error) {
 		return nil, err
 	}
 	t.useInference(infer)
-	name, factory, err := pickAutomation("temperature_automation", temperatureAutomations, o)
+	name, factory, err := pickAutomation("temperature_automation", registry, o)
 	if err != nil {
 		return nil, err
 	}

@@ -19,14 +19,17 @@ type temperaturePayload struct {
 	Timestamp   string  `json:"timestamp"`
 }
 
-func init() {
-	// fixed_duty_cycle holds the heater at the option duty_cycle: a test automation that
-	// exercises the safety limits and the inference's restore.
-	temperatureAutomations["fixed_duty_cycle"] = func(o supervisor.Options, t *TemperatureAutomation) (Automation, error) {
+// temperatureSpec is the production job with fixed_duty_cycle added to its registry: a test
+// automation holding the heater at the option duty_cycle, to exercise the safety limits and
+// the inference's restore.
+var temperatureSpec = func() supervisor.Spec {
+	reg := TemperatureAutomations()
+	reg["fixed_duty_cycle"] = func(o supervisor.Options, t *TemperatureAutomation) (Automation, error) {
 		dc, err := o.Float("duty_cycle", 0)
 		return &fixedDutyCycle{t: t, dc: dc}, err
 	}
-}
+	return NewTemperatureAutomationSpec(reg)
+}()
 
 type fixedDutyCycle struct {
 	t  *TemperatureAutomation
@@ -50,7 +53,7 @@ func heaterDC(t *testing.T, r *autoRig) float64 {
 // about 0.3 K low; TestThermostatHoldsTrueLiquid holds it with the decay inference.
 func TestThermostatHoldsTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30.0})
 		const target = 30.0
@@ -110,7 +113,7 @@ func TestThermostatHoldsTarget(t *testing.T) {
 
 func TestThermostatSettings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": "85"})
 		time.Sleep(time.Second)
@@ -171,7 +174,7 @@ func TestOnlyRecordTemperature(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := sim.DefaultParams()
 		p.InitialLiquidC = 27
-		r := newAutoRig(t, p, nil, TemperatureAutomationSpec)
+		r := newAutoRig(t, p, nil, temperatureSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "only_record_temperature"})
 		// Each recorded value is the liquid when it was published (the vial cools on).
@@ -228,7 +231,7 @@ func TestTemperatureSafety(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := sim.DefaultParams()
 				p.AmbientC = tc.ambientC
-				r := newAutoRig(t, p, nil, TemperatureAutomationSpec)
+				r := newAutoRig(t, p, nil, temperatureSpec)
 				defer r.close()
 				_ = r.startErr("temperature_automation", tc.options) // the 85 ℃ case fails its start
 				if tc.fault {
@@ -267,7 +270,7 @@ func TestTemperatureSafety(t *testing.T) {
 
 func TestInferenceRestoresHeater(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "fixed_duty_cycle", "duty_cycle": 20.0})
 		time.Sleep(90 * time.Second)
@@ -333,7 +336,7 @@ func TestTemperatureRestartAfterHeating(t *testing.T) {
 	}{{"restart at once", 2 * time.Second, false}, {"restart after a minute", time.Minute, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+				r := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 				defer r.close()
 				r.start("temperature_automation", map[string]any{"automation_name": "fixed_duty_cycle", "duty_cycle": 50.0})
 				time.Sleep(80 * time.Second)
@@ -365,7 +368,7 @@ func heaterCacheHeld(dev any) bool {
 // TestTemperatureRestartAfterHeating.
 func TestHeaterCacheIsPruned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		first := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		first := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 		first.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30.0})
 		time.Sleep(time.Minute)
 		dev := first.plant.Board().Thermometer
@@ -379,7 +382,7 @@ func TestHeaterCacheIsPruned(t *testing.T) {
 		}
 		first.close()
 		time.Sleep(time.Minute)
-		second := newAutoRig(t, sim.DefaultParams(), nil, TemperatureAutomationSpec)
+		second := newAutoRig(t, sim.DefaultParams(), nil, temperatureSpec)
 		defer second.close()
 		second.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30.0})
 		time.Sleep(time.Second)

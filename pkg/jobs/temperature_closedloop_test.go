@@ -47,7 +47,7 @@ func runThermostat(t *testing.T, target float64, lag time.Duration, settle, hour
 		}
 		bus := pubsub.NewBus()
 		conf := config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", string(inferDecay)}})
-		sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: []supervisor.Spec{TemperatureAutomationSpec},
+		sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: []supervisor.Spec{NewTemperatureAutomationSpec(TemperatureAutomations())},
 			Dialer: bus, Registry: db.Registry(), Board: plant.Board(), Clock: clk,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf})
 		if err != nil {

@@ -100,7 +100,7 @@ func deref(p *float64) any {
 // a temperature published from the fit.
 func TestTwoExponentialModelInTheJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), [][3]string{{temperatureConfigSection, "inference_model", "two_exponential"}}, TemperatureAutomationSpec)
+		r := newAutoRig(t, sim.DefaultParams(), [][3]string{{temperatureConfigSection, "inference_model", "two_exponential"}}, temperatureSpec)
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 70.0})
 		time.Sleep(time.Second)

@@ -56,7 +56,7 @@ func TestUIMatchesDeclarations(t *testing.T) {
 		}
 		d.close()
 
-		r := newSimRig(t, TemperatureAutomationSpec, LEDAutomationSpec)
+		r := newSimRig(t, NewTemperatureAutomationSpec(TemperatureAutomations()), NewLEDAutomationSpec(LEDAutomations()))
 		run(r.sup, "temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": 30})
 		run(r.sup, "temperature_automation", map[string]any{"automation_name": "only_record_temperature"})
 		run(r.sup, "led_automation", map[string]any{"automation_name": "silent"})
@@ -90,13 +90,13 @@ func TestUIMatchesDeclarations(t *testing.T) {
 func automationKnown(job, name string) bool {
 	switch job {
 	case dosingJobName:
-		_, ok := dosingAutomations[name]
+		_, ok := DosingAutomations()[name]
 		return ok
 	case "temperature_automation":
-		_, ok := temperatureAutomations[name]
+		_, ok := TemperatureAutomations()[name]
 		return ok
 	case "led_automation":
-		_, ok := ledAutomations[name]
+		_, ok := LEDAutomations()[name]
 		return ok
 	}
 	return false
