@@ -31,7 +31,7 @@ func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]superv
 		jobs.NewTemperatureAutomationSpec(jobs.TemperatureAutomations()),
 		jobs.NewDosingAutomationSpec(dosing, jobs.DosingAutomations()),
 		jobs.NewLEDAutomationSpec(jobs.LEDAutomations()),
-		jobs.LEDIntensitySpec,
+		jobs.NewLEDIntensitySpec(),
 		jobs.NewAddMediaSpec(dosing),
 		jobs.NewAddAltMediaSpec(dosing),
 		jobs.NewRemoveWasteSpec(dosing),

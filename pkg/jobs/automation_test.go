@@ -232,10 +232,10 @@ func TestAutomationRefusesBadStart(t *testing.T) {
 		{"led_automation", NewLEDAutomationSpec(LEDAutomations()), map[string]any{"automation_name": "light_dark_cycle", "dark_duration_minutes": -1.0}, "dark_duration_minutes must be 0, or"},
 		{"led_automation", NewLEDAutomationSpec(LEDAutomations()), map[string]any{"automation_name": "light_dark_cycle", "light_duration_minutes": 1e308}, "light_duration_minutes must be 0, or"},
 		{"led_automation", NewLEDAutomationSpec(LEDAutomations()), map[string]any{"automation_name": "light_dark_cycle", "dark_duration_minutes": 1e-320}, "dark_duration_minutes must be 0, or"},
-		{"led_intensity", LEDIntensitySpec, map[string]any{"Z": 10.0}, `invalid LED channel "Z"`},
-		{"led_intensity", LEDIntensitySpec, map[string]any{"A": 101.0}, "must be within 0–100"},
-		{"led_intensity", LEDIntensitySpec, map[string]any{"A": "abc"}, `"abc" is not a number`},
-		{"led_intensity", LEDIntensitySpec, map[string]any{}, "at least one channel"},
+		{"led_intensity", NewLEDIntensitySpec(), map[string]any{"Z": 10.0}, `invalid LED channel "Z"`},
+		{"led_intensity", NewLEDIntensitySpec(), map[string]any{"A": 101.0}, "must be within 0–100"},
+		{"led_intensity", NewLEDIntensitySpec(), map[string]any{"A": "abc"}, `"abc" is not a number`},
+		{"led_intensity", NewLEDIntensitySpec(), map[string]any{}, "at least one channel"},
 	} {
 		t.Run(fmt.Sprint(tc.job, tc.options), func(t *testing.T) {
 			t.Parallel()

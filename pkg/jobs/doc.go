@@ -9,6 +9,12 @@
 // matching _test.go. What every family shares sits in a few unprefixed files: errors.go (the
 // sentinel errors), durations.go (range checks), cache.go, collect.go, timer.go and ui.go.
 //
+// Every job declares its table entry one way, beside its type: func NewXSpec(deps) supervisor.Spec,
+// whatever the job needs (directories, calibrations, automation registries) passed in as
+// arguments and captured by Spec.New; no job spec is a package variable, and no test
+// mutates a production table (automation families take their registry: DosingAutomations,
+// TemperatureAutomations, LEDAutomations; a test hands in its own copy).
+//
 // Every job follows the same shape: New checks options and configuration (an error refuses
 // the start before anything is published); Run declares settings, claims hardware, calls
 // rt.Ready, then loops on its timers and rt.Commands() until the context ends.

@@ -106,7 +106,7 @@ func TestConfigDurationsOutOfRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	build := map[string]func(supervisor.Options) (supervisor.Job, error){
-		"stirring":    newStirring,
+		"stirring":    NewStirringSpec(nil).New,
 		"od_reading":  NewODReadingSpec(ODDeps{}).New,
 		"growth_rate": NewGrowthRateSpec("").New,
 		"dosing":      NewDosingAutomationSpec(d, testDosingAutomations()).New,

@@ -20,8 +20,10 @@ type LEDIntensity struct {
 	change ledChange
 }
 
-// LEDIntensitySpec is the job table entry.
-var LEDIntensitySpec = supervisor.Spec{Name: "led_intensity", Action: true, New: newLEDIntensity}
+// NewLEDIntensitySpec is the job table entry.
+func NewLEDIntensitySpec() supervisor.Spec {
+	return supervisor.Spec{Name: "led_intensity", Action: true, New: newLEDIntensity}
+}
 
 // ledIntensityOptions are the options that are not channels.
 var ledIntensityOptions = map[string]bool{"source_of_event": true, "verbose": true, "no_verbose": true}

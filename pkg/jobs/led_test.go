@@ -32,7 +32,7 @@ func runningCount(t *testing.T, r *autoRig, job string) int {
 
 func TestLEDIntensityAction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, LEDIntensitySpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, NewLEDIntensitySpec())
 		defer r.close()
 		r.start("led_intensity", map[string]any{"B": 50.0, "c": "12.5"})
 		synctest.Wait()
@@ -124,7 +124,7 @@ func TestLEDIntensityAction(t *testing.T) {
 // A channel locked for longer than ledLockWait is an error naming it, and nothing waits on.
 func TestLEDIntensityLockedTooLong(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newAutoRig(t, sim.DefaultParams(), nil, LEDIntensitySpec)
+		r := newAutoRig(t, sim.DefaultParams(), nil, NewLEDIntensitySpec())
 		defer r.close()
 		bank := unitLEDs(r.plant.Board().LEDs)
 		if !bank.lock("od_reading", "B") {

@@ -54,10 +54,6 @@ type ODDeps struct {
 // odReadingJobName is the job's name on the wire.
 const odReadingJobName = "od_reading"
 
-// ODReadingSpec is od_reading without persistent cache or calibrations; the daemon should
-// use NewODReadingSpec.
-var ODReadingSpec = NewODReadingSpec(ODDeps{})
-
 // NewODReadingSpec is the job table entry on a unit's cache and calibrations.
 func NewODReadingSpec(d ODDeps) supervisor.Spec {
 	return supervisor.Spec{Name: odReadingJobName, New: func(o supervisor.Options) (supervisor.Job, error) {

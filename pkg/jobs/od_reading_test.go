@@ -55,7 +55,7 @@ func TestODReadingFollowsCulture(t *testing.T) {
 
 func TestODReadingIntervalIsSettable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newSimRig(t, ODReadingSpec)
+		r := newSimRig(t, NewODReadingSpec(ODDeps{}))
 		defer r.close()
 		r.start("od_reading", map[string]any{"interval": 2.0})
 		time.Sleep(10 * time.Second)

@@ -79,7 +79,7 @@ func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig
 	}
 	specs := []supervisor.Spec{NewAddMediaSpec(d), NewAddAltMediaSpec(d), NewRemoveWasteSpec(d),
 		NewCirculateMediaSpec(d), NewCirculateAltMediaSpec(d), NewDosingAutomationSpec(d, testDosingAutomations()), NewBioreactorSpec(d),
-		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(cacheDir), StirringSpec, NewPumpsSpec(d)}
+		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(cacheDir), NewStirringSpec(nil), NewPumpsSpec(d)}
 	conf := config.LoadDefault().With(overrides)
 	bus := pubsub.NewBus()
 	sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: specs, Dialer: bus,

@@ -36,12 +36,18 @@ type Stirring struct {
 	fatal     error // set by a setter when the job must end (dodging timing)
 }
 
-// StirringSpec is the job table entry.
-var StirringSpec = supervisor.Spec{Name: "stirring", New: newStirring}
+// NewStirringSpec is the job table entry, reading the unit's calibrations (nil: none): with
+// an active stirring calibration a target RPM becomes a duty cycle at once, at start and on
+// each new target, before the PID has measured anything (docs/jobs.md "stirring").
+func NewStirringSpec(cals *calibration.Store) supervisor.Spec {
+	return supervisor.Spec{Name: jobStirring, New: func(o supervisor.Options) (supervisor.Job, error) {
+		return newStirring(o, cals)
+	}}
+}
 
 const stirringSection = "stirring.config"
 
-func newStirringWith(o supervisor.Options, cals *calibration.Store) (supervisor.Job, error) {
+func newStirring(o supervisor.Options, cals *calibration.Store) (supervisor.Job, error) {
 	channel, ok := o.Config.PWMChannelFor("stirring")
 	if !ok {
 		return nil, errors.New("add stirring to [PWM] section to config.ini")

@@ -4,22 +4,10 @@ import (
 	"fmt"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
-	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 // stirringDevice is the calibration device of the stir motor (x = duty cycle %, y = RPM).
 const stirringDevice = "stirring"
-
-// NewStirringSpec is the stirring job reading the unit's calibrations: with an active
-// stirring calibration a target RPM becomes a duty cycle at once, at start and on each new
-// target, before the PID has measured anything (docs/jobs.md "stirring").
-func NewStirringSpec(cals *calibration.Store) supervisor.Spec {
-	return supervisor.Spec{Name: jobStirring, New: func(o supervisor.Options) (supervisor.Job, error) {
-		return newStirringWith(o, cals)
-	}}
-}
-
-func newStirring(o supervisor.Options) (supervisor.Job, error) { return newStirringWith(o, nil) }
 
 // loadStirringCalibration returns the active stirring calibration, or nil without one.
 func loadStirringCalibration(cals *calibration.Store) (*calibration.Calibration, error) {

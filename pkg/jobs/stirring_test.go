@@ -25,7 +25,7 @@ func measuredRPM(t *testing.T, r *simRig) float64 {
 // after a change of target.
 func TestStirringHoldsTargetRPM(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newSimRig(t, StirringSpec)
+		r := newSimRig(t, NewStirringSpec(nil))
 		defer r.close()
 		r.start("stirring", map[string]any{"target_rpm": 400.0})
 		for _, step := range []struct {
@@ -49,7 +49,7 @@ func TestStirringHoldsTargetRPM(t *testing.T) {
 
 func TestStirringSleepStopsMotor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newSimRig(t, StirringSpec)
+		r := newSimRig(t, NewStirringSpec(nil))
 		defer r.close()
 		r.start("stirring", map[string]any{"target_rpm": 500.0})
 		time.Sleep(time.Minute)
@@ -73,7 +73,7 @@ func TestStirringSleepStopsMotor(t *testing.T) {
 
 func TestStirringRefusesBadOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newSimRig(t, StirringSpec)
+		r := newSimRig(t, NewStirringSpec(nil))
 		defer r.close()
 		for _, opts := range []map[string]any{{"target_rpm": -5.0}, {"target_rpm": "fast"}, {"duty_cycle": 150.0}} {
 			if err := r.sup.StartJob(t.Context(), "stirring", contract.RunRequest{Options: opts, Env: map[string]string{"EXPERIMENT": "exp"}}); err == nil {
@@ -93,7 +93,7 @@ func TestStirringRecoversFromStop(t *testing.T) {
 	for _, stop := range []struct{ attr, value string }{{"target_rpm", "0"}, {"duty_cycle", "0"}} {
 		t.Run(stop.attr, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := newSimRig(t, StirringSpec)
+				r := newSimRig(t, NewStirringSpec(nil))
 				defer r.close()
 				r.start("stirring", map[string]any{"target_rpm": 500.0})
 				time.Sleep(15 * time.Minute)
