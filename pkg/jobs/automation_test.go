@@ -117,7 +117,7 @@ func latestEventTopic(job string) string {
 }
 
 // runTimes are the start offsets (s) of the runs seen on latest_event.
-func runTimes(t *testing.T, r *autoRig) []string {
+func runTimes(t *testing.T, r *simRig) []string {
 	t.Helper()
 	var out []string
 	for _, p := range r.msgs.on(latestEventTopic("test_automation")) {

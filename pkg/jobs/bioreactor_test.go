@@ -171,10 +171,10 @@ func TestBioreactorBookSavedWithEachDose(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
 		r.calibrateTruly()
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(contract.AddMedia, map[string]any{"ml": 5.0}); err != nil {
+		if err := r.startErr(contract.AddMedia, map[string]any{"ml": 5.0}); err != nil {
 			t.Fatal(err)
 		}
 		check := func(when string) BioreactorValues {

@@ -58,7 +58,7 @@ func TestTurbidostatTriggers(t *testing.T) {
 		r.calibrateAll(1)
 		r.producersRunning()
 		r.feed(jobGrowthRate, "od_filtered", 5, true) // retained before the start: no dose
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": "1.0", "exchange_volume_ml": "0.5", "biomass_signal": "normalized_od"}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": "1.0", "exchange_volume_ml": "0.5", "biomass_signal": "normalized_od"}); err != nil {
 			t.Fatal(err)
 		}
 		doses := func() int { return len(r.events.volumes(contract.AddMedia)) }
@@ -129,10 +129,10 @@ func TestPIDMorbidostatDoses(t *testing.T) {
 				r.producersRunning()
 				r.feed(jobGrowthRate, "growth_rate", tc.growth, true)
 				r.feed(jobGrowthRate, "od_filtered", tc.nod, true)
-				if err := r.try(BioreactorJobName, nil); err != nil {
+				if err := r.startErr(BioreactorJobName, nil); err != nil {
 					t.Fatal(err)
 				}
-				if err := r.try(dosingJobName, map[string]any{"automation_name": "pid_morbidostat", "target_normalized_od": 1.0,
+				if err := r.startErr(dosingJobName, map[string]any{"automation_name": "pid_morbidostat", "target_normalized_od": 1.0,
 					"target_growth_rate": 0.1, "duration": 60.0, "current_volume_ml": 14.0}); err != nil {
 					t.Fatal(err)
 				}
@@ -159,10 +159,10 @@ func TestFedBatchStopsBeforeOverflow(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
 		r.calibrateAll(1)
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "fed_batch", "dosing_volume_ml": 1.0, "duration": 1.0, "current_volume_ml": 33.0}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "fed_batch", "dosing_volume_ml": 1.0, "duration": 1.0, "current_volume_ml": 33.0}); err != nil {
 			t.Fatal(err)
 		}
 		if v := r.bio(contract.CurrentVolumeML); v != 33 {
@@ -189,7 +189,7 @@ func TestSilentDosing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "silent", "duration": 5.0}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "silent", "duration": 5.0}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Hour)
@@ -220,7 +220,7 @@ func TestTurbidostatRawODSignal(t *testing.T) {
 		if err := r.dosing.Calibrations.SetActive("od90", od.Name); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": 0.5, "exchange_volume_ml": 0.5}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": 0.5, "exchange_volume_ml": 0.5}); err != nil {
 			t.Fatal(err)
 		}
 		if sig := r.retained(dosingJobName, "biomass_signal"); sig != "od" {

@@ -64,10 +64,10 @@ func TestDosingSubdoses(t *testing.T) {
 		for _, dev := range []string{calibration.MediaPump, calibration.AltMediaPump, calibration.WastePump} {
 			r.calibrate(dev, 1)
 		}
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "_test_transfer", "media_ml": 1.25, "alt_media_ml": 0.01, "waste_ml": 1.26}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "_test_transfer", "media_ml": 1.25, "alt_media_ml": 0.01, "waste_ml": 1.26}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute)
@@ -107,7 +107,7 @@ func TestDosingVolumeGuard(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "_test_transfer", "current_volume_ml": 35.3,
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "_test_transfer", "current_volume_ml": 35.3,
 			"media_ml": 0.4, "alt_media_ml": 0.4, "waste_ml": 0.8}); err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestDosingStoppedMidway(t *testing.T) {
 				r := newDosingRig(t, sim.DefaultParams())
 				defer r.close()
 				r.calibrateTruly()
-				if err := r.try(dosingJobName, map[string]any{"automation_name": "chemostat", "exchange_volume_ml": 0.8}); err != nil {
+				if err := r.startErr(dosingJobName, map[string]any{"automation_name": "chemostat", "exchange_volume_ml": 0.8}); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(2*time.Second + 3250*time.Millisecond) // 3.25 s into the media dose
@@ -179,11 +179,11 @@ func TestChemostatClosedLoop(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
 		r.calibrateTruly()
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
 		const exchange, period = 0.5, 20 * time.Minute
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "chemostat", "exchange_volume_ml": exchange, "duration": 20.0}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "chemostat", "exchange_volume_ml": exchange, "duration": 20.0}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute)
@@ -221,12 +221,12 @@ func TestTurbidostatClosedLoop(t *testing.T) {
 		defer r.close()
 		r.calibrateTruly()
 		for _, job := range []string{BioreactorJobName, "od_reading", "growth_rate_calculating"} {
-			if err := r.try(job, nil); err != nil {
+			if err := r.startErr(job, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		const target = 2.0
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": target, "exchange_volume_ml": 1.0}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": target, "exchange_volume_ml": 1.0}); err != nil {
 			t.Fatal(err)
 		}
 		if sig := r.retained(dosingJobName, "biomass_signal"); sig != "normalized_od" {

@@ -67,7 +67,7 @@ func TestSetDurationOutOfRange(t *testing.T) {
 				r := newDosingRig(t, sim.DefaultParams())
 				defer r.close()
 				r.calibrateTruly()
-				if err := r.try(BioreactorJobName, nil); err != nil {
+				if err := r.startErr(BioreactorJobName, nil); err != nil {
 					t.Fatal(err)
 				}
 				switch tc.job {

@@ -120,14 +120,14 @@ func (g *growthRig) od(v float64, at time.Time) {
 	p := contract.ODReadings{Timestamp: contract.Timestamp(at), ODs: map[string]any{
 		"2": contract.RawODReading{Timestamp: contract.Timestamp(at), Angle: "90", OD: contract.Decimal(v), Channel: "2"}}}
 	b, _ := json.Marshal(p)
-	g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), b, false)
+	g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), string(b), false)
 	g.n++
 	time.Sleep(time.Millisecond)
 }
 
 func (g *growthRig) dose() {
 	b, _ := json.Marshal(contract.DosingEvent{VolumeChange: 1, Event: contract.AddMedia, Timestamp: contract.Timestamp(time.Now())})
-	g.publish(contract.DosingEventsTopic("pio01", "exp"), b, false)
+	g.publish(contract.DosingEventsTopic("pio01", "exp"), string(b), false)
 	time.Sleep(time.Millisecond)
 }
 
@@ -179,9 +179,9 @@ func TestGrowthRateRefusesBadObservations(t *testing.T) {
 		g.od(0.2, g.t0.Add(30*time.Second)) // late
 		g.od(-0.1, g.t0.Add(65*time.Second))
 		g.od(0, g.t0.Add(70*time.Second))
-		g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), []byte(`{"timestamp":"2026-01-01T00:00:00Z","ods":{"3":{"od":0.2}}}`), false)
-		g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), []byte(`not json`), false)
-		g.publish(contract.DosingEventsTopic("pio01", "exp"), []byte(`{"volume_change":`), false)
+		g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), `{"timestamp":"2026-01-01T00:00:00Z","ods":{"3":{"od":0.2}}}`, false)
+		g.publish(contract.JobTopic("pio01", "exp", "od_reading", "ods"), `not json`, false)
+		g.publish(contract.DosingEventsTopic("pio01", "exp"), `{"volume_change":`, false)
 		time.Sleep(time.Second)
 		if after := g.retained("growth_rate_calculating", "od_filtered"); after != before {
 			t.Fatalf("od_filtered moved from %s to %s on refused data", before, after)
@@ -239,7 +239,7 @@ func TestGrowthRateRefusesBadConfig(t *testing.T) {
 			{"od_reading.config", "samples_per_second", "0"},
 		} {
 			r := newODRig(t, warmParams(), "", o)
-			if err := r.tryStart("growth_rate_calculating", nil); err == nil {
+			if err := r.startErr("growth_rate_calculating", nil); err == nil {
 				t.Errorf("config %v accepted", o)
 			}
 			if st := r.retained("growth_rate_calculating", "$state"); st != "" {

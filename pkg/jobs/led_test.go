@@ -10,12 +10,12 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 )
 
-func ledState(t *testing.T, r *autoRig) map[string]float64 {
+func ledState(t *testing.T, r *simRig) map[string]float64 {
 	t.Helper()
 	return decode[map[string]float64](t, r.retainedTopic(contract.LEDIntensityTopic("pio01", "exp")))
 }
 
-func runningCount(t *testing.T, r *autoRig, job string) int {
+func runningCount(t *testing.T, r *simRig, job string) int {
 	t.Helper()
 	rows, err := r.sup.Running()
 	if err != nil {

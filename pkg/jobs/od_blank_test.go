@@ -52,7 +52,7 @@ func TestODBlankMeasuresAndIsSubtracted(t *testing.T) {
 		}
 
 		// od_reading runs: a blank now would read the LEDs od_reading drives.
-		err := r.tryStart("od_blank", nil)
+		err := r.startErr("od_blank", nil)
 		if err == nil || !strings.Contains(err.Error(), "OD Reading should be off") {
 			t.Fatalf("od_blank beside od_reading: %v", err)
 		}
@@ -77,7 +77,7 @@ func TestODBlankStopsEarly(t *testing.T) {
 		defer r.close()
 		r.start("od_blank", nil)
 		time.Sleep(10 * time.Second)
-		r.publish(contract.SetTopic("pio01", contract.UniversalExp, "od_blank", contract.StateAttr), []byte("disconnected"), false)
+		r.publish(contract.SetTopic("pio01", contract.UniversalExp, "od_blank", contract.StateAttr), "disconnected", false)
 		waitDisconnected(t, r, "od_blank")
 		if got := r.retained("od_blank", "means"); got != "" {
 			t.Fatalf("means %q after an early stop", got)
@@ -94,7 +94,7 @@ func TestODBlankRefusesBadOptions(t *testing.T) {
 		r := newODRig(t, mediaParams(), "")
 		defer r.close()
 		for _, o := range []map[string]any{{"n_samples": 4.0}, {"n_samples": 12.5}, {"n_samples": "many"}, {"ir_led_intensity": 120.0}} {
-			if err := r.tryStart("od_blank", o); err == nil {
+			if err := r.startErr("od_blank", o); err == nil {
 				t.Errorf("options %v accepted", o)
 			}
 		}

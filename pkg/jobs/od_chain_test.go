@@ -129,7 +129,7 @@ func TestODReadingBlankAndRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newODRigDeps(t, sim.DefaultParams(), ODDeps{CacheDir: cache, Calibrations: store})
 		defer r.close()
-		if err := r.tryStart("od_reading", nil); err == nil || !strings.Contains(err.Error(), "blank") {
+		if err := r.startErr("od_reading", nil); err == nil || !strings.Contains(err.Error(), "blank") {
 			t.Fatalf("blank + calibration: %v", err)
 		}
 	})
@@ -141,7 +141,7 @@ func TestODReadingBlankAndRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newODRigDeps(t, sim.DefaultParams(), ODDeps{Calibrations: store})
 		defer r.close()
-		err := r.tryStart("od_reading", nil)
+		err := r.startErr("od_reading", nil)
 		if err == nil || !strings.Contains(err.Error(), filepath.Base(path)) {
 			t.Fatalf("corrupt calibration: %v", err)
 		}
@@ -274,7 +274,7 @@ func TestODReadingCorruptCache(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := r.tryStart("od_reading", nil); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		if err := r.startErr("od_reading", nil); err == nil || !strings.Contains(err.Error(), "corrupt") {
 			t.Fatalf("corrupt blank: %v", err)
 		}
 		r.start("od_blank", map[string]any{"delete": true})

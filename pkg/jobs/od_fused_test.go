@@ -167,7 +167,7 @@ func TestODReadingRefusesBlankWithEstimator(t *testing.T) {
 		}
 		r := newODRigDeps(t, sim.DefaultParams(), ODDeps{Simulated: true, CacheDir: cache, Estimators: dir})
 		defer r.close()
-		if err := r.tryStart("od_reading", nil); err == nil {
+		if err := r.startErr("od_reading", nil); err == nil {
 			t.Fatal("od_reading started with a blank and an estimator")
 		}
 	})
@@ -181,7 +181,7 @@ func TestTurbidostatAutoPicksFused(t *testing.T) {
 		r.calibrateAll(1)
 		r.dosing.Estimators = t.TempDir()
 		writeEstimator(t, r.dosing.Estimators, 80)
-		if err := r.try(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": 0.5, "exchange_volume_ml": 0.5}); err != nil {
+		if err := r.startErr(dosingJobName, map[string]any{"automation_name": "turbidostat", "target_biomass": 0.5, "exchange_volume_ml": 0.5}); err != nil {
 			t.Fatal(err)
 		}
 		if sig := r.retained(dosingJobName, "biomass_signal"); sig != "od_fused" {

@@ -51,7 +51,7 @@ func TestPumpActionEvents(t *testing.T) {
 				r := newDosingRig(t, sim.DefaultParams())
 				defer r.close()
 				r.calibrate(calibration.MediaPump, tc.slope)
-				if err := r.try(contract.AddMedia, tc.options); err != nil {
+				if err := r.startErr(contract.AddMedia, tc.options); err != nil {
 					t.Fatal(err)
 				}
 				if tc.stopAt > 0 {
@@ -85,14 +85,14 @@ func TestPumpActionDeliversWhatItPublishes(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
 		r.calibrateTruly()
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
 		// Two actions at once: the light lifecycle allows it, each on its own pump.
-		if err := r.try(contract.AddMedia, map[string]any{"ml": 2.0, "source_of_event": "test"}); err != nil {
+		if err := r.startErr(contract.AddMedia, map[string]any{"ml": 2.0, "source_of_event": "test"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(contract.AddAltMedia, map[string]any{"ml": 1.0}); err != nil {
+		if err := r.startErr(contract.AddAltMedia, map[string]any{"ml": 1.0}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute)
@@ -130,7 +130,7 @@ func TestPumpActionStoppedMidway(t *testing.T) {
 				r := newDosingRig(t, sim.DefaultParams())
 				defer r.close()
 				r.calibrateTruly()
-				if err := r.try(contract.RemoveWaste, map[string]any{"ml": 2.0}); err != nil {
+				if err := r.startErr(contract.RemoveWaste, map[string]any{"ml": 2.0}); err != nil {
 					t.Fatal(err)
 				}
 				// Fill first so the waste pump moves liquid, not air.
@@ -161,7 +161,7 @@ func TestPumpActionStoppedMidway(t *testing.T) {
 				if st := r.retained(contract.RemoveWaste, "$state"); st != "disconnected" {
 					t.Fatalf("state %q", st)
 				}
-				if dc := retainedAt(r.simRig, contract.Topic("pio01", "exp", "pwms", "dc")); dc != "{}" {
+				if dc := r.retainedTopic(contract.Topic("pio01", "exp", "pwms", "dc")); dc != "{}" {
 					t.Fatalf("pwms/dc %s: a pump is still on", dc)
 				}
 			})
@@ -235,7 +235,7 @@ func TestDosingRefusals(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				err := r.try(tc.job, tc.options)
+				err := r.startErr(tc.job, tc.options)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("start %s %v: err %v, want one containing %q", tc.job, tc.options, err, tc.want)
 				}
@@ -249,7 +249,7 @@ func TestDosingRefusals(t *testing.T) {
 				}
 				// The unit is not disturbed: a valid dose still works.
 				r.calibrate(calibration.WastePump, 1)
-				if err := r.try(contract.RemoveWaste, map[string]any{"ml": 0.5}); err != nil {
+				if err := r.startErr(contract.RemoveWaste, map[string]any{"ml": 0.5}); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(2 * time.Second)
@@ -266,14 +266,14 @@ func TestPumpDefaultCalibration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
-		if err := r.try(contract.AddMedia, map[string]any{"duration": 2.0}); err != nil {
+		if err := r.startErr(contract.AddMedia, map[string]any{"duration": 2.0}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Second)
 		if s := r.events.sum(contract.AddMedia); !near(s, 0.1822, 1e-9) {
 			t.Fatalf("default curve: 2 s published %v mL, want 0.1822", s)
 		}
-		if err := r.try(contract.RemoveWaste, map[string]any{"continuously": true}); err != nil {
+		if err := r.startErr(contract.RemoveWaste, map[string]any{"continuously": true}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2200 * time.Millisecond)
@@ -295,10 +295,10 @@ func TestPumpContinuousStopsAtMaxFill(t *testing.T) {
 		if _, _, err := r.dosing.Bioreactor.Update("exp", r.conf, map[string]float64{contract.CurrentVolumeML: 34.6}); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try(contract.AddMedia, map[string]any{"continuously": true}); err != nil {
+		if err := r.startErr(contract.AddMedia, map[string]any{"continuously": true}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Second)
@@ -316,7 +316,7 @@ func TestBioreactorProjection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
-		if err := r.try(BioreactorJobName, nil); err != nil {
+		if err := r.startErr(BioreactorJobName, nil); err != nil {
 			t.Fatal(err)
 		}
 		ev := func(event string, ml float64, source string) string {
@@ -340,7 +340,7 @@ func TestBioreactorProjection(t *testing.T) {
 				t.Errorf("%s = %v, want %v", v, got, want)
 			}
 		}
-		if st := r.retainedAtExp(contract.UniversalExp, BioreactorJobName, "$state"); st != "ready" {
+		if st := r.retainedAt(contract.UniversalExp, BioreactorJobName, "$state"); st != "ready" {
 			t.Fatalf("projection state %q after bad messages", st)
 		}
 	})
@@ -358,22 +358,13 @@ func publish(t *testing.T, r *simRig, topic, payload string) {
 	}
 }
 
-func retainedAt(r *simRig, topic string) string {
-	b, _ := r.bus.Retained(topic)
-	return string(b)
-}
-
-func (r *dosingRig) retainedAtExp(exp, job, attr string) string {
-	return retainedAt(r.simRig, contract.JobTopic("pio01", exp, job, attr))
-}
-
 // Circulation: one drain event, waste running throughout, media in pulses of ≤ 0.85 s.
 func TestCirculateMedia(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newDosingRig(t, sim.DefaultParams())
 		defer r.close()
 		r.calibrateTruly()
-		if err := r.try("circulate_media", map[string]any{"duration": 1.2}); err != nil {
+		if err := r.startErr("circulate_media", map[string]any{"duration": 1.2}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Second)
@@ -389,10 +380,10 @@ func TestCirculateMedia(t *testing.T) {
 			t.Fatalf("volume %v mL after circulation", truth.VolumeML)
 		}
 		// A running waste pump and a circulation exclude each other.
-		if err := r.try(contract.RemoveWaste, map[string]any{"duration": 30.0}); err != nil {
+		if err := r.startErr(contract.RemoveWaste, map[string]any{"duration": 30.0}); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.try("circulate_media", map[string]any{"duration": 5.0}); !errors.Is(err, ErrPumpInUse) {
+		if err := r.startErr("circulate_media", map[string]any{"duration": 5.0}); !errors.Is(err, ErrPumpInUse) {
 			t.Fatalf("circulation with the waste pump busy: %v", err)
 		}
 		time.Sleep(time.Second)

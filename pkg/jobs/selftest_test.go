@@ -129,7 +129,7 @@ func TestSelfTestRefusesBesideStirring(t *testing.T) {
 		defer r.close()
 		r.start("stirring", nil)
 		time.Sleep(time.Second)
-		err := r.tryStart("self_test", nil)
+		err := r.startErr("self_test", nil)
 		if err == nil || !strings.Contains(err.Error(), "stirring should be off") {
 			t.Fatalf("self_test beside stirring: %v", err)
 		}

@@ -41,7 +41,7 @@ func (f *fixedDutyCycle) Execute(ctx context.Context) (*contract.AutomationEvent
 	return nil, nil
 }
 
-func heaterDC(t *testing.T, r *autoRig) float64 {
+func heaterDC(t *testing.T, r *simRig) float64 {
 	t.Helper()
 	return decode[float64](t, r.retained("temperature_automation", "heater_duty_cycle"))
 }

@@ -3,19 +3,15 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"math"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
-	"github.com/pioreactor/pioreactord/pkg/clock"
-	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
@@ -25,7 +21,6 @@ import (
 type dosingRig struct {
 	*simRig
 	dosing   *Dosing
-	conf     *config.Config
 	cacheDir string
 	events   *eventLog
 }
@@ -68,36 +63,16 @@ func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.Real{}
-	plant, err := sim.New(p, clk, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "unit.db"), store.Options{NoSync: true}) // a volatile registry
-	if err != nil {
-		t.Fatal(err)
-	}
 	specs := []supervisor.Spec{NewAddMediaSpec(d), NewAddAltMediaSpec(d), NewRemoveWasteSpec(d),
 		NewCirculateMediaSpec(d), NewCirculateAltMediaSpec(d), NewDosingAutomationSpec(d, testDosingAutomations()), NewBioreactorSpec(d),
 		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(cacheDir), NewStirringSpec(nil), NewPumpsSpec(d)}
-	conf := config.LoadDefault().With(overrides)
-	bus := pubsub.NewBus()
-	sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: specs, Dialer: bus,
-		Registry: db.Registry(), Board: plant.Board(), Clock: clk,
-		Log:  slog.New(slog.NewTextHandler(testLogOut, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Conf: conf})
+	r := &dosingRig{simRig: newRig(t, rigConfig{specs: specs, params: &p, overrides: overrides}),
+		dosing: d, cacheDir: cacheDir, events: &eventLog{}}
+	obs, err := r.bus.Dial(context.Background(), pubsub.Options{ClientID: "dosing-observer"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &dosingRig{simRig: &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db},
-		dosing: d, conf: conf, cacheDir: cacheDir, events: &eventLog{}}
-	go func() { _ = sup.Run(ctx); close(r.done) }()
-	obs, err := bus.Dial(ctx, pubsub.Options{ClientID: "dosing-observer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := obs.Subscribe(ctx, contract.DosingEventsFilter("pio01"), pubsub.ExactlyOnce, func(m pubsub.Message) {
+	if err := obs.Subscribe(context.Background(), contract.DosingEventsFilter("pio01"), pubsub.ExactlyOnce, func(m pubsub.Message) {
 		var e contract.DosingEvent
 		if json.Unmarshal(m.Payload, &e) != nil {
 			return // tests publish malformed events on purpose
@@ -110,11 +85,6 @@ func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig
 	}
 	t.Cleanup(obs.Close)
 	return r
-}
-
-// try starts a job in experiment exp and returns the supervisor's answer.
-func (r *dosingRig) try(job string, options map[string]any) error {
-	return r.sup.StartJob(context.Background(), job, contract.RunRequest{Options: options, Env: map[string]string{"EXPERIMENT": "exp"}})
 }
 
 // calibrate saves and activates a pump calibration of slope mL/s.
