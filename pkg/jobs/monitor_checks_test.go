@@ -1,19 +1,12 @@
 package jobs
 
 import (
-	"context"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/pioreactor/pioreactord/pkg/clock"
-	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
-	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
@@ -27,16 +20,6 @@ func runMonitorChecks(t *testing.T, p sim.Params, ip string, change func(*hal.Bo
 	t.Helper()
 	logs := &logRecords{}
 	synctest.Test(t, func(t *testing.T) {
-		plant, err := sim.New(p, clock.Real{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		board := sim.WithHAT(plant.Board())
-		change(&board)
-		db, err := store.Open(filepath.Join(t.TempDir(), "unit.db"), store.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
 		spec := NewMonitorSpec("1.0")
 		build := spec.New
 		spec.New = func(o supervisor.Options) (supervisor.Job, error) {
@@ -46,17 +29,13 @@ func runMonitorChecks(t *testing.T, p sim.Params, ip string, change func(*hal.Bo
 			}
 			return j, err
 		}
-		bus := pubsub.NewBus()
-		sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: []supervisor.Spec{spec},
-			Dialer: bus, Registry: db.Registry(), Board: board, Clock: clock.Real{}, Log: slog.New(logs),
-			Conf: config.LoadDefault().With([][3]string{{"cluster.topology", "leader_hostname", "leader"}})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r := &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db}
-		go func() { _ = sup.Run(ctx); close(r.done) }()
-		time.Sleep(time.Millisecond)
+		r := newRig(t, rigConfig{specs: []supervisor.Spec{spec}, params: &p, log: logs,
+			overrides: [][3]string{{"cluster.topology", "leader_hostname", "leader"}},
+			board: func(plant *sim.Bioreactor) hal.Board {
+				board := sim.WithHAT(plant.Board())
+				change(&board)
+				return board
+			}})
 		defer r.close()
 		r.start("monitor", nil)
 		time.Sleep(time.Minute)

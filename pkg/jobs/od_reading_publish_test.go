@@ -3,19 +3,12 @@ package jobs
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/pioreactor/pioreactord/pkg/clock"
-	"github.com/pioreactor/pioreactord/pkg/config"
-	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
-	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 var errFrozen = errors.New("broker frozen")
@@ -50,28 +43,9 @@ func (c failingClient) Publish(ctx context.Context, topic string, payload []byte
 // A failed `ods` publish does not cost the reading: od<ch> is still published.
 func TestODReadingPublishesDataWhenODsFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := clock.Real{}
-		plant, err := sim.New(sim.DefaultParams(), clk, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := store.Open(filepath.Join(t.TempDir(), "unit.db"), store.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus := pubsub.NewBus()
-		d := ODDeps{CacheDir: t.TempDir(), Simulated: true}
-		sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: odSpecs(d),
-			Dialer: failingDialer{bus, "/od_reading/ods"}, Registry: db.Registry(), Board: plant.Board(), Clock: clk,
-			Log: slog.New(slog.NewTextHandler(testLogOut, nil)), Conf: config.LoadDefault()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r := &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db}
-		go func() { _ = sup.Run(ctx); close(r.done) }()
+		r := newRig(t, rigConfig{specs: odSpecs(ODDeps{CacheDir: t.TempDir(), Simulated: true}),
+			dialer: func(bus *pubsub.Bus) pubsub.Dialer { return failingDialer{bus, "/od_reading/ods"} }})
 		defer r.close()
-		time.Sleep(time.Millisecond)
 		r.start("od_reading", nil)
 		time.Sleep(time.Minute)
 		if r.retained("od_reading", "ods") != "" {

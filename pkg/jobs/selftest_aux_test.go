@@ -2,21 +2,12 @@ package jobs
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
-	"time"
 
-	"github.com/pioreactor/pioreactord/pkg/clock"
-	"github.com/pioreactor/pioreactord/pkg/config"
-	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
-	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
-	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 type fixedRail float64
@@ -33,29 +24,15 @@ func TestSelfTestAuxPower(t *testing.T) {
 	}{{"simulated HAT", sim.WithHAT(hal.Board{}).Rail, "1"}, {"12 V supply plus", fixedRail(19), "0"}, {"no rail", nil, ""}} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				plant, err := sim.New(mediaParams(), clock.Real{}, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				board := plant.Board()
-				board.Rail = c.rail
-				db, err := store.Open(filepath.Join(t.TempDir(), "unit.db"), store.Options{NoSync: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				bus := pubsub.NewBus()
-				sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: odSpecs(ODDeps{CacheDir: t.TempDir(), Simulated: true}),
-					Dialer: bus, Registry: db.Registry(), Board: board, Clock: clock.Real{},
-					Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: config.LoadDefault()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				r := &odRig{simRig: &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db}}
-				go func() { _ = sup.Run(ctx); close(r.done) }()
-				time.Sleep(time.Millisecond)
+				p := mediaParams()
+				r := &odRig{simRig: newRig(t, rigConfig{specs: odSpecs(ODDeps{CacheDir: t.TempDir(), Simulated: true}), params: &p,
+					log: slog.DiscardHandler, board: func(plant *sim.Bioreactor) hal.Board {
+						board := plant.Board()
+						board.Rail = c.rail
+						return board
+					}})}
 				defer r.close()
-				if err := sup.StartJob(context.Background(), "self_test", contract.RunRequest{Options: map[string]any{"k": "aux"}, Env: map[string]string{"EXPERIMENT": "exp"}}); err != nil {
+				if err := r.startErr("self_test", map[string]any{"k": "aux"}); err != nil {
 					t.Fatal(err)
 				}
 				waitDisconnected(t, r, "self_test")

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -12,12 +11,9 @@ import (
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/calibration"
-	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/hal"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
-	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
@@ -81,22 +77,20 @@ type stirRig struct {
 
 func newStirRig(t *testing.T, overrides [][3]string, calibrated bool) *stirRig {
 	t.Helper()
-	clk := clock.Real{}
-	plant, err := sim.New(sim.DefaultParams(), clk, nil)
-	if err != nil {
-		t.Fatal(err)
+	ch, _ := config.LoadDefault().With(overrides).PWMChannelFor("stirring")
+	var w *stirWatch
+	watched := func(plant *sim.Bioreactor) hal.Board {
+		board := plant.Board()
+		w = &stirWatch{PWM: board.PWM[ch], pd: board.Photodiodes}
+		pwms := map[string]hal.PWM{}
+		for k, v := range board.PWM {
+			pwms[k] = v
+		}
+		pwms[ch] = w
+		board.PWM = pwms
+		board.Photodiodes = watchedPD{w: w, plant: plant}
+		return board
 	}
-	board := plant.Board()
-	conf := config.LoadDefault().With(overrides)
-	ch, _ := conf.PWMChannelFor("stirring")
-	w := &stirWatch{PWM: board.PWM[ch], pd: board.Photodiodes}
-	pwms := map[string]hal.PWM{}
-	for k, v := range board.PWM {
-		pwms[k] = v
-	}
-	pwms[ch] = w
-	board.PWM = pwms
-	board.Photodiodes = watchedPD{w: w, plant: plant}
 	dir := t.TempDir()
 	cals, err := calibration.Open(filepath.Join(dir, "calibrations"))
 	if err != nil {
@@ -114,22 +108,9 @@ func newStirRig(t *testing.T, overrides [][3]string, calibrated bool) *stirRig {
 			t.Fatal(err)
 		}
 	}
-	db, err := store.Open(filepath.Join(dir, "unit.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := pubsub.NewBus()
 	od := ODDeps{CacheDir: filepath.Join(dir, "cache"), Calibrations: cals, Simulated: true}
-	sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Dialer: bus, Registry: db.Registry(),
-		Jobs: []supervisor.Spec{NewStirringSpec(cals), NewODReadingSpec(od)}, Board: board, Clock: clk,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db}
-	go func() { _ = sup.Run(ctx); close(r.done) }()
-	synctest.Wait()
+	r := newRig(t, rigConfig{specs: []supervisor.Spec{NewStirringSpec(cals), NewODReadingSpec(od)},
+		overrides: overrides, board: watched, log: slog.DiscardHandler})
 	return &stirRig{simRig: r, watch: w, cals: cals}
 }
 

@@ -1,22 +1,15 @@
 package jobs
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/pioreactor/pioreactord/internal/clocktest"
 	"github.com/pioreactor/pioreactord/pkg/clock"
-	"github.com/pioreactor/pioreactord/pkg/config"
-	"github.com/pioreactor/pioreactord/pkg/hal/sim"
-	"github.com/pioreactor/pioreactord/pkg/pubsub"
-	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
@@ -32,31 +25,13 @@ type thermostatFigures struct {
 func runThermostat(t *testing.T, target float64, lag time.Duration, settle, hours time.Duration) thermostatFigures {
 	var f thermostatFigures
 	synctest.Test(t, func(t *testing.T) {
-		real := clock.Real{}
-		plant, err := sim.New(sim.DefaultParams(), real, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := store.Open(filepath.Join(t.TempDir(), "unit.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var clk clock.Clock = real
+		var clk clock.Clock // the rig's real clock
 		if lag > 0 {
-			clk = clocktest.NewLate(real, lag, 1)
+			clk = clocktest.NewLate(clock.Real{}, lag, 1)
 		}
-		bus := pubsub.NewBus()
-		conf := config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", string(inferDecay)}})
-		sup, err := supervisor.New(supervisor.Config{Unit: "pio01", Leader: "leader", Jobs: []supervisor.Spec{NewTemperatureAutomationSpec(TemperatureAutomations())},
-			Dialer: bus, Registry: db.Registry(), Board: plant.Board(), Clock: clk,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r := &simRig{t: t, bus: bus, plant: plant, sup: sup, cancel: cancel, done: make(chan struct{}), db: db}
-		go func() { _ = sup.Run(ctx); close(r.done) }()
-		synctest.Wait()
+		r := newRig(t, rigConfig{specs: []supervisor.Spec{NewTemperatureAutomationSpec(TemperatureAutomations())},
+			overrides: [][3]string{{temperatureConfigSection, "inference_model", string(inferDecay)}},
+			clock:     clk, log: slog.DiscardHandler})
 		defer r.close()
 		r.start("temperature_automation", map[string]any{"automation_name": "thermostat", "target_temperature": target})
 		start := time.Now()
@@ -69,7 +44,7 @@ func runThermostat(t *testing.T, target float64, lag time.Duration, settle, hour
 			if time.Since(start) < settle {
 				continue
 			}
-			l := plant.Truth().LiquidC
+			l := r.plant.Truth().LiquidC
 			sum += l
 			n++
 			f.liquidLo, f.liquidHi = min(f.liquidLo, l), max(f.liquidHi, l)
