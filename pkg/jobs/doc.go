@@ -8,6 +8,9 @@
 // ...), its parts and algorithms in <family>_<part>.go beside it, and its tests in the
 // matching _test.go. What every family shares sits in a few unprefixed files: errors.go (the
 // sentinel errors), durations.go (range checks), cache.go, collect.go, timer.go and ui.go.
+// Tests build their simulated unit with the one rig in rig_test.go (newRig and its
+// rigConfig); a family's rig (dosing_rig_test.go, od_rig_test.go) only picks its jobs and adds
+// its own helpers.
 //
 // Every job declares its table entry one way, beside its type: func NewXSpec(deps) supervisor.Spec,
 // whatever the job needs (directories, calibrations, automation registries) passed in as
