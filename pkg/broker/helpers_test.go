@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/pioreactor/pioreactord/internal/logtest"
 	"github.com/pioreactor/pioreactord/internal/tlstest"
 )
 
@@ -128,23 +127,8 @@ func clientID(c paho.Client) string {
 	return r.ClientID()
 }
 
-// syncBuffer is a bytes.Buffer safe for the broker's goroutines to log into.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the broker's goroutines to log into.
+type syncBuffer = logtest.Buffer
 
 // selfSigned makes a certificate for 127.0.0.1 and localhost, and a pool that trusts it.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
