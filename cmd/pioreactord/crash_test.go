@@ -43,7 +43,7 @@ func (p *daemonProc) odPoints(t *testing.T) int {
 	t.Helper()
 	resp, err := http.Get("http://" + p.http + "/api/experiments/demo/time_series/od_readings?lookback=100&target_points=100000")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; the daemon's output:\n%s", err, p.out.String())
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
