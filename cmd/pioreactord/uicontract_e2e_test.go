@@ -37,6 +37,12 @@ func TestUIContractUnderSim(t *testing.T) {
 	if status != 200 || !strings.Contains(text, "\nbroker_ws_port="+m[1]+"\n") || !strings.Contains(text, "\nbroker_address=127.0.0.1\n") {
 		t.Fatalf("config/shared: %d, want the WebSocket port %s and a host:\n%s", status, m[1], text)
 	}
+	status, parsed := c.getRaw(t, "/api/config/shared?format=json")
+	var sections map[string]map[string]string
+	if err := json.Unmarshal([]byte(parsed), &sections); status != 200 || err != nil ||
+		sections["mqtt"]["broker_ws_port"] != m[1] || sections["ui.overview.charts"]["optical_density"] != "1" {
+		t.Fatalf("config/shared?format=json: %d %v, want [mqtt] broker_ws_port %s and [ui.overview.charts] as one section:\n%.400s", status, err, m[1], parsed)
+	}
 	body, _ := json.Marshal(map[string]string{"code": text + "\n# edited through the API\n"})
 	if status, out := c.call(t, "PATCH", "/api/config/shared", string(body)); status != 200 {
 		t.Fatalf("save config/shared: %d %v", status, out)

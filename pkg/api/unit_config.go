@@ -81,12 +81,32 @@ func (s *Server) sharedConfigText(c echo.Context) error {
 }
 
 // browserConfigText is the leader's GET /api/config/shared: the shared file as a dashboard
-// needs it, its [mqtt] section pointing at the WebSocket listener the page can reach.
+// needs it, its [mqtt] section pointing at the WebSocket listener the page can reach. With
+// ?format=json it answers the same file parsed ({section: {key: value}}, interpolated), so
+// the browser reads it with the daemon's configparser-compatible reader rather than one of
+// JavaScript's INI readers, which split section names at dots and drop `key: value` lines.
 func (s *Server) browserConfigText(c echo.Context) error {
-	return s.configText(c, "config.ini", 10, (*ConfigFiles).ReadShared, func(b []byte) []byte {
+	forBrowser := func(b []byte) []byte {
 		return config.ForBrowser(b, config.Browser{PageHost: config.PageHost(c.Request().Host),
 			WSPort: s.cfg.WebSocket.Port, WSProtocol: s.cfg.WebSocket.Protocol})
-	})
+	}
+	if c.QueryParam("format") != "json" {
+		return s.configText(c, "config.ini", 10, (*ConfigFiles).ReadShared, forBrowser)
+	}
+	f, err := s.configFiles(c)
+	if err != nil {
+		return err
+	}
+	b, err := f.ReadShared()
+	if err != nil {
+		return readFailed("config.ini", err)
+	}
+	conf, err := config.Parse(forBrowser(b), nil)
+	if err != nil {
+		return httpError(http.StatusInternalServerError, "Could not parse config.ini.", err.Error(), "Fix config.ini on the leader.")
+	}
+	cache(c, 10)
+	return c.JSON(http.StatusOK, conf.Merged())
 }
 
 // configText answers a config file's text, cached maxAge seconds, through shape if any.
