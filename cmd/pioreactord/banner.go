@@ -23,6 +23,13 @@ func (d *daemon) printBanner() {
 		scheme = "https"
 	}
 	fmt.Fprintf(&b, "\n  HTTP API   %s://%s\n", scheme, api)
+	if o.leader() {
+		if d.dashboardBuilt {
+			fmt.Fprintf(&b, "  Dashboard  %s://%s/\n", scheme, api)
+		} else {
+			fmt.Fprintf(&b, "  Dashboard  (not built: make ui)\n")
+		}
+	}
 	for _, s := range d.servers[1:] {
 		fmt.Fprintf(&b, "  worker     %s at http://%s\n", s.unit, s.ln.Addr())
 	}

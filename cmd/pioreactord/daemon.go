@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
 	"github.com/pioreactor/pioreactord/pkg/store"
 	"github.com/pioreactor/pioreactord/pkg/supervisor"
+	"github.com/pioreactor/pioreactord/ui"
 )
 
 // daemon holds what run opened, to close it in reverse order.
@@ -40,6 +43,7 @@ type daemon struct {
 	unitConfigPath string
 	addresses      *addressBook
 	profiles       *leaderProfiles // the leader's experiment profiles (nil on a worker)
+	dashboardBuilt bool            // the leader serves a built dashboard (false: the "make ui" page)
 }
 
 // open binds every listener and opens every store; nothing runs yet.
@@ -196,8 +200,9 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		cfg.Descriptors = d.descriptorsOf(u)
 		cfg.SimTruth = u.simTruthAPI()
 		cfg.Sessions = u.sessions
-		if i == 0 {
+		if i == 0 && leader != nil {
 			cfg.Leader = leader
+			cfg.Dashboard, d.dashboardBuilt = dashboard()
 		}
 		srv, err := api.New(cfg)
 		if err != nil {
@@ -206,6 +211,18 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		d.servers[i].srv = srv
 	}
 	return nil
+}
+
+// dashboard is what the leader serves at /: the build embedded by `make ui` (ui.Dist), or
+// the folder PIOREACTORD_UI_DIR names, read at each request (with `npm run watch` in ui/, a
+// reload shows the change without rebuilding the daemon). It reports whether it holds a build.
+func dashboard() (fs.FS, bool) {
+	if dir := os.Getenv("PIOREACTORD_UI_DIR"); dir != "" {
+		files := os.DirFS(dir)
+		_, err := fs.Stat(files, "index.html")
+		return files, err == nil
+	}
+	return ui.Dist()
 }
 
 func (d *daemon) closeAll() {

@@ -29,14 +29,17 @@ const (
 // `Authorization: Basic <key>` (what the original's units send, [ui_basic_auth] api_key)
 // or `Bearer <key>` (a token, for scripts), and backs off repeated failures (authGuard).
 // An empty key lets everything through: --sim. The header's value never reaches a log
-// line, nor the answer.
-func requireKey(key string, now func() time.Time) echo.MiddlewareFunc {
+// line, nor the answer. Requests for which skip is true need no key (the dashboard's page).
+func requireKey(key string, now func() time.Time, skip func(echo.Context) bool) echo.MiddlewareFunc {
 	g := &authGuard{now: now, clients: map[string]*authClient{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if key == "" {
 			return next
 		}
 		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
 			ip := clientIP(c.Request())
 			if wait := g.blocked(ip); wait > 0 {
 				secs := int((wait + time.Second - 1) / time.Second)
@@ -50,7 +53,13 @@ func requireKey(key string, now func() time.Time) echo.MiddlewareFunc {
 				return next(c)
 			}
 			g.failed(ip)
-			c.Response().Header().Set("WWW-Authenticate", `Basic realm="pioreactor"`)
+			// The dashboard marks its fetches with X-Requested-With: it asks for the key in
+			// its own login form. Offered a Basic challenge, the browser would show its
+			// modal password prompt instead, and then send what is typed there on every
+			// later request of the page.
+			if c.Request().Header.Get("X-Requested-With") != "XMLHttpRequest" {
+				c.Response().Header().Set("WWW-Authenticate", `Basic realm="pioreactor"`)
+			}
 			return httpError(http.StatusUnauthorized, "Unauthorized.",
 				"The request has no valid Authorization header.",
 				"Send `Authorization: Basic <api_key>` with [ui_basic_auth] api_key of the leader's config.ini.")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -76,6 +77,10 @@ type Config struct {
 	// SimTruth answers GET /unit_api/simulation/truth on a simulated unit; nil (every unit
 	// outside pioreactord --sim) makes it answer 404.
 	SimTruth SimTruthFunc
+	// Dashboard is the built dashboard (ui.Dist): when set, every GET or HEAD path outside
+	// /api, /unit_api and /exports serves it, without the API key (dashboard.go). nil (a
+	// worker) serves none. Without an index.html it serves a page saying to build it.
+	Dashboard fs.FS
 }
 
 // WebSocket is where the broker listens for MQTT over WebSocket.
@@ -107,6 +112,7 @@ type Server struct {
 	debounce *debouncer
 
 	bioreactor BioreactorStore
+	dash       *dashboard // nil: no dashboard
 	started    time.Time  // when New ran: the web server status reports it
 	configMu   sync.Mutex // one config write (and its fan-out) at a time
 }
@@ -129,6 +135,9 @@ func New(cfg Config) (*Server, error) {
 	if s.bioreactor == nil {
 		s.bioreactor = newMemoryBioreactor()
 	}
+	if cfg.Dashboard != nil {
+		s.dash = newDashboard(cfg.Dashboard)
+	}
 	limit := cfg.BodyLimit
 	if limit <= 0 {
 		limit = DefaultBodyLimit
@@ -137,7 +146,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // we log through slog, in the error handler
 	e.HTTPErrorHandler = handleError(s.log)
-	e.Use(recoverPanic(s.log), requireKey(cfg.APIKey, s.now), limitBody(limit))
+	e.Use(recoverPanic(s.log), requireKey(cfg.APIKey, s.now, s.dashboardRequest), limitBody(limit))
 	s.echo = e
 	s.unitRoutes(e.Group("/unit_api"))
 	if cfg.Leader != nil {
@@ -145,6 +154,9 @@ func New(cfg Config) (*Server, error) {
 	} else {
 		e.Any("/api", notLeader)
 		e.Any("/api/*", notLeader)
+	}
+	if s.dash != nil {
+		s.dashboardRoutes(e)
 	}
 	return s, nil
 }
