@@ -1,7 +1,7 @@
 // A Pioreactor's card: its jobs from the descriptors with live state and settings, quick
 // actions, inline edits of editable settings, Identify and the Control dialog.
 import { useEffect, useState } from 'preact/hooks';
-import { STATE_LABEL, AUTOMATIONS, useDescriptors, useLive, useTopic, startJob, updateJob, pauseJob, resumeJob, stopJob, blink, updateBioreactor } from '../lib/jobs.js';
+import { STATE_LABEL, AUTOMATIONS, useDescriptors, useLive, useTopic, startJob, updateJob, pauseJob, resumeJob, stopJob, blink } from '../lib/jobs.js';
 import { formatValue, unitColor } from '../lib/format.js';
 import { ErrorLine, toast } from './ui.jsx';
 import { ControlDialog } from './ControlDialog.jsx';
@@ -29,7 +29,7 @@ export function UnitCard({ unit, worker, exp, units, labels, linkToUnit = true }
       <ErrorLine error={desc.error} />
       <div class="jobs">
         {jobs.map((j) => <JobRow key={j.job_name} unit={unit} exp={exp} job={j} values={live.values[j.job_name] || {}} flash={live.flash} />)}
-        {collections.map((c) => <CollectionRow key={c.key} unit={unit} exp={exp} collection={c} values={live.values[c.key] || {}} flash={live.flash} />)}
+        {collections.map((c) => <CollectionRow key={c.key} collection={c} values={live.values[c.key] || {}} flash={live.flash} />)}
       </div>
       <ControlDialog open={control} onClose={() => setControl(false)} unit={unit} exp={exp} jobs={jobs} collections={collections} live={live} worker={worker} />
     </article>
@@ -93,17 +93,16 @@ export function JobRow({ unit, exp, job, values, flash }) {
   );
 }
 
-function CollectionRow({ unit, exp, collection, values, flash }) {
+// CollectionRow shows a settings collection (bioreactor, LEDs, PWMs) read-only: they are
+// changed in the Control dialog, where the pumps and LEDs are.
+function CollectionRow({ collection, values, flash }) {
   const settings = (collection.published_settings || []).filter((s) => s.display !== false);
-  const save = (s) => (v) => (collection.key === 'bioreactor'
-    ? updateBioreactor(unit, exp, { [s.key]: v })
-    : updateJob(unit, collection.key, exp, { [s.key]: v }));
   return (
     <div class="job" data-job={collection.key} data-collection>
       <div class="job-head"><span class="name" title={collection.description}>{collection.display_name || collection.key}</span></div>
       <dl class="settings">
         {settings.map((s) => (
-          <Setting key={s.key} setting={s} value={values[s.key]} flashCount={flash[`${collection.key}/${s.key}`]} onSave={save(s)} />
+          <Setting key={s.key} setting={{ ...s, editable: false }} value={values[s.key]} flashCount={flash[`${collection.key}/${s.key}`]} />
         ))}
       </dl>
     </div>
@@ -137,7 +136,7 @@ export function Setting({ setting: s, value, flashCount, onSave }) {
     <>
       <dt title={s.description}>{s.label || s.key}</dt>
       <dd class={flashing ? 'flash' : ''} data-setting={s.key} data-value={typeof value === 'object' ? JSON.stringify(value) : String(value ?? '')}>
-        {!editable && formatValue(value, s.unit)}
+        {!editable && formatValue(value, s.unit, s.key)}
         {editable && s.type === 'boolean' && (
           <input type="checkbox" aria-label={s.label || s.key} data-setting-input={s.key} checked={!!value} onChange={(e) => onSave(e.currentTarget.checked ? 1 : 0).catch((x) => setErr(x.detail))} />
         )}

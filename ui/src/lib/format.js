@@ -44,13 +44,14 @@ export function formatClock(ms, withDate = false) {
   return withDate ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${t}` : t;
 }
 
-// formatValue shows a setting's value with its unit, numbers rounded to 3 significant places.
-export function formatValue(v, unit) {
+// formatValue shows a setting's value with its unit, numbers rounded to 4 significant places. A
+// JSON value ({"measured_rpm": 500.3, "timestamp": ...}) shows the field named like the setting.
+export function formatValue(v, unit, key) {
   if (v === null || v === undefined || v === '') return '—';
   let s;
   if (typeof v === 'number') s = Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   else if (typeof v === 'boolean') s = v ? 'on' : 'off';
-  else if (typeof v === 'object') s = formatObject(v);
+  else if (typeof v === 'object') s = key && typeof v[key] !== 'object' && v[key] !== undefined ? formatValue(v[key]) : formatObject(v);
   else s = String(v);
   return unit ? `${s} ${unit}` : s;
 }
