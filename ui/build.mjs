@@ -117,9 +117,11 @@ function report(metafile) {
     const full = join(root, path);
     const raw = statSync(full).size;
     const gz = existsSync(full + '.gz') ? statSync(full + '.gz').size : raw;
-    return { raw, gz };
+    const br = existsSync(full + '.br') ? statSync(full + '.br').size : raw;
+    return { raw, gz, br };
   };
-  const sum = (paths) => paths.map(size).reduce((a, b) => ({ raw: a.raw + b.raw, gz: a.gz + b.gz }), { raw: 0, gz: 0 });
+  const sum = (paths) =>
+    paths.map(size).reduce((a, b) => ({ raw: a.raw + b.raw, gz: a.gz + b.gz, br: a.br + b.br }), { raw: 0, gz: 0, br: 0 });
   const assets = Object.keys(metafile.outputs).filter((p) => /\.(js|css)$/.test(p));
   const [js, out] = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint === entry);
   const initial = new Set([js]);
@@ -138,7 +140,7 @@ function report(metafile) {
   const kb = (n) => (n / 1024).toFixed(1) + ' KB';
   console.log(
     `ui: JS+CSS ${kb(all.raw)} raw, ${kb(all.gz)} gzipped in ${assets.length} files` +
-      ` (first load ${kb(first.raw)} raw, ${kb(first.gz)} gzipped; the rest loads lazily)`,
+      ` (first load ${kb(first.raw)} raw, ${kb(first.gz)} gzipped, ${kb(first.br)} brotli; the rest loads lazily)`,
   );
 }
 
@@ -168,7 +170,13 @@ if (watch) {
   await ctx.watch();
   console.log('ui: watching src/ (Ctrl-C stops)');
 } else {
-  const result = await esbuild.build(options);
+  let result;
+  try {
+    result = await esbuild.build(options);
+  } catch {
+    console.error('ui: build failed (errors above)'); // esbuild printed them
+    process.exit(1);
+  }
   copyPublic();
   writeIndex(result.metafile);
   precompress();
