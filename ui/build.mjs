@@ -1,21 +1,36 @@
 // Builds the dashboard into dist/: `node build.mjs` (what `make ui` runs), or
-// `node build.mjs --watch` to rebuild on every change (serve it from disk with
-// PIOREACTORD_UI_DIR=ui/dist, see docs/dashboard.md).
+// `node build.mjs --watch` to rebuild an unminified copy into .dist-dev/ on every change
+// (the daemon serves it from disk with PIOREACTORD_UI_DIR=ui/.dist-dev, see docs/dashboard.md;
+// dist/, which `make` embeds, only ever holds a production build).
+//
+// A build is written to .dist-new/ and swapped with dist/ when complete: a failed build leaves
+// the previous one, and a `go build` running meanwhile embeds one whole build, not half of one.
 //
 // dist/assets/ holds the esbuild bundle (hashed names, code-split chunks for the pages that
 // import() lazily), dist/index.html loads it, files in public/ (if any) are copied as they
 // are, and every text file gets a .gz and a .br sibling that the daemon sends to browsers
 // that accept them.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const dist = join(root, 'dist');
-const entry = 'src/main.jsx';
 const watch = process.argv.includes('--watch');
+const out = join(root, watch ? '.dist-dev' : '.dist-new'); // where this run writes
+const entry = 'src/main.jsx';
 
 /** @type {esbuild.BuildOptions} */
 const options = {
@@ -35,32 +50,42 @@ const options = {
   entryNames: '[name]-[hash]',
   chunkNames: '[name]-[hash]',
   assetNames: '[name]-[hash]',
-  outdir: 'dist/assets',
+  outdir: relative(root, join(out, 'assets')),
   metafile: true,
   logLevel: 'warning',
 };
 
-// clean empties dist/ but keeps dist/.gitkeep (it lets `go build` embed an empty dist).
+// clean empties out, but for a .gitkeep (it lets `go build` embed an empty dist/).
 function clean() {
-  mkdirSync(dist, { recursive: true });
-  for (const name of readdirSync(dist)) {
-    if (name !== '.gitkeep') rmSync(join(dist, name), { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const name of readdirSync(out)) {
+    if (name !== '.gitkeep') rmSync(join(out, name), { recursive: true, force: true });
   }
+  writeFileSync(join(out, '.gitkeep'), '');
 }
 
-// writeIndex writes dist/index.html for the entry's outputs in the metafile.
+// swap puts the finished build in place of dist/.
+function swap() {
+  const old = join(root, '.dist-old');
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(out, dist);
+  rmSync(old, { recursive: true, force: true });
+}
+
+// writeIndex writes index.html for the entry's outputs in the metafile.
 function writeIndex(metafile) {
   const outputs = Object.entries(metafile.outputs);
   const main = outputs.find(([, o]) => o.entryPoint === entry);
   if (!main) throw new Error(`no output for ${entry} in the metafile`);
-  const [js, out] = main;
-  const url = (path) => '/' + relative(dist, join(root, path)).split('\\').join('/');
+  const [js, entryOut] = main;
+  const url = (path) => '/' + relative(out, join(root, path)).split('\\').join('/');
   // Chunks the entry imports statically are fetched at once instead of after the entry parsed.
-  const preloads = out.imports
+  const preloads = entryOut.imports
     .filter((i) => i.kind === 'import-statement' && !i.external)
     .map((i) => `<link rel="modulepreload" href="${url(i.path)}">`);
-  const css = out.cssBundle ? `<link rel="stylesheet" href="${url(out.cssBundle)}">` : '';
-  const icon = existsSync(join(dist, 'favicon.svg'))
+  const css = entryOut.cssBundle ? `<link rel="stylesheet" href="${url(entryOut.cssBundle)}">` : '';
+  const icon = existsSync(join(out, 'favicon.svg'))
     ? '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
     : '<link rel="icon" href="data:,">'; // no /favicon.ico request
   const html = `<!doctype html>
@@ -79,7 +104,7 @@ ${preloads.join('\n')}
 </body>
 </html>
 `.replace(/\n{2,}/g, '\n');
-  writeFileSync(join(dist, 'index.html'), html);
+  writeFileSync(join(out, 'index.html'), html);
 }
 
 function* files(dir) {
@@ -95,7 +120,7 @@ const compressible = /\.(js|css|html|svg|json|txt)$/;
 // precompress writes path.gz (gzip -9) and path.br (brotli, best) beside every text file,
 // each only when it is smaller than the file: the server falls back to the file itself.
 function precompress() {
-  for (const path of [...files(dist)]) {
+  for (const path of [...files(out)]) {
     if (!compressible.test(path)) continue;
     const raw = readFileSync(path);
     const gz = gzipSync(raw, { level: 9 });
@@ -123,9 +148,9 @@ function report(metafile) {
   const sum = (paths) =>
     paths.map(size).reduce((a, b) => ({ raw: a.raw + b.raw, gz: a.gz + b.gz, br: a.br + b.br }), { raw: 0, gz: 0, br: 0 });
   const assets = Object.keys(metafile.outputs).filter((p) => /\.(js|css)$/.test(p));
-  const [js, out] = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint === entry);
+  const [js, entryOut] = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint === entry);
   const initial = new Set([js]);
-  if (out.cssBundle) initial.add(out.cssBundle);
+  if (entryOut.cssBundle) initial.add(entryOut.cssBundle);
   const walk = (p) => {
     for (const i of metafile.outputs[p].imports) {
       if (i.kind === 'import-statement' && !initial.has(i.path) && metafile.outputs[i.path]) {
@@ -146,7 +171,7 @@ function report(metafile) {
 
 function copyPublic() {
   const pub = join(root, 'public');
-  if (existsSync(pub)) cpSync(pub, dist, { recursive: true });
+  if (existsSync(pub)) cpSync(pub, out, { recursive: true });
 }
 
 clean();
@@ -174,11 +199,13 @@ if (watch) {
   try {
     result = await esbuild.build(options);
   } catch {
+    rmSync(out, { recursive: true, force: true });
     console.error('ui: build failed (errors above)'); // esbuild printed them
     process.exit(1);
   }
   copyPublic();
   writeIndex(result.metafile);
   precompress();
-  report(result.metafile);
+  report(result.metafile); // before the swap: the metafile names .dist-new/
+  swap();
 }
