@@ -6,12 +6,12 @@ import { get, del, enc, waitTask } from '../lib/api.js';
 import { experiment, experimentsVersion, refreshExperiment, selectExperiment } from '../lib/experiment.js';
 import { formatClock, parseUTC } from '../lib/format.js';
 import { ConfirmButton, Dialog, ErrorLine, Spinner, toast, useAsync } from '../components/ui.jsx';
-import { EditDetails } from '../components/ExperimentForm.jsx';
+import { EditDetails, fresh } from '../components/ExperimentForm.jsx';
 
 const SHOWN_TAGS = 3;
 
 export default function Experiments() {
-  const list = useAsync(() => get('/api/experiments'), [experimentsVersion.value]);
+  const list = useAsync(() => get(fresh('/api/experiments')), [experimentsVersion.value]);
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('all');
   const [tag, setTag] = useState('');
@@ -88,7 +88,7 @@ function Row({ exp, onEdit, onChanged }) {
     await waitTask(await del(`/api/experiments/${enc(name)}`));
     setMenu(false);
     toast(`${name} deleted`, 'success');
-    if (selected) selectExperiment(await get('/api/experiments/latest'));
+    if (selected) selectExperiment(await get(fresh('/api/experiments/latest')));
     experimentsVersion.value++;
     onChanged();
   };
