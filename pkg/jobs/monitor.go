@@ -20,9 +20,8 @@ import (
 
 // Monitor is the unit's long-running watchdog (docs/jobs.md, "monitor"): it blinks the status LED on
 // request or with an error code, follows the button, checks the computer's vitals and
-// publishes the unit's versions; its network, power, HAT and heating-PCB checks are in
-// monitor_checks.go, the leader's lost-worker watch in monitor_workers.go. Not done: the
-// MQTT-connection check.
+// publishes the unit's versions; its network, MQTT, power, HAT and heating-PCB checks are in
+// monitor_checks.go, the leader's lost-worker watch in monitor_workers.go.
 type Monitor struct {
 	version    string
 	checkEvery time.Duration // 0: check once at start
@@ -34,10 +33,11 @@ type Monitor struct {
 	blinks chan int // -1 = OK blink, n > 0 = error code n; one sequence at a time
 	button chan bool
 
-	workers WorkerLiveness // the leader's inventory: the lost-worker watch; nil elsewhere
-	lw      lostWorkers
-	leader  bool // this is the leader's own unit (worker-only checks skipped)
-	hc      hostChecks
+	workers    WorkerLiveness // the leader's inventory: the lost-worker watch; nil elsewhere
+	lw         lostWorkers
+	leader     bool   // this is the leader's own unit (worker-only checks skipped)
+	leaderName string // [cluster.topology] leader_hostname, named in the MQTT warning
+	hc         hostChecks
 }
 
 // NewMonitorSpec is the job table entry; version is the app version the monitor reports.
@@ -45,7 +45,8 @@ func NewMonitorSpec(version string) supervisor.Spec {
 	return supervisor.Spec{Name: "monitor", LongRunning: true, New: func(o supervisor.Options) (supervisor.Job, error) {
 		m := &Monitor{version: version, blinks: make(chan int, 1), button: make(chan bool, 4)}
 		m.checkEvery, m.configWarning = selfCheckInterval(o.Config)
-		m.leader, m.hc.ipv4 = o.Unit == o.Config.LeaderHostname(), ipv4
+		m.leaderName = o.Config.LeaderHostname()
+		m.leader, m.hc.ipv4 = o.Unit == m.leaderName, ipv4
 		return m, nil
 	}}
 }

@@ -20,6 +20,9 @@ import (
 const (
 	networkTries = 3
 	networkGap   = 2 * time.Second
+	// mqttRetryGap: while the unit's connection to the leader's broker is down, the check
+	// blinks code 2 and looks again this often.
+	mqttRetryGap = 2 * time.Second
 	// pcbUnattendedLimitC: a heating PCB this hot with no temperature automation running is
 	// heating on its own.
 	pcbUnattendedLimitC = 65.0
@@ -65,6 +68,7 @@ func (m *Monitor) hostCheck(ctx context.Context) {
 	if m.leader {
 		return
 	}
+	m.checkMQTT(ctx)
 	m.checkPower(ctx)
 	m.checkHAT(ctx)
 	m.checkPCB(ctx)
@@ -88,6 +92,23 @@ func (m *Monitor) checkNetwork(ctx context.Context) {
 	}
 	m.rt.Log().Warn("Unable to find a network connection: no IPv4 address other than 127.0.0.1.")
 	m.requestBlink(contract.ErrorCodeNoNetwork)
+}
+
+// checkMQTT waits, on a worker, for its connection to the leader's broker: while it is down
+// the monitor warns (once), blinks code 2 and looks again every 2 s; paho reconnects on its
+// own, so there is nothing to kick. Its end is logged, so a user who saw the warning knows.
+func (m *Monitor) checkMQTT(ctx context.Context) {
+	if m.rt.Connected() {
+		return
+	}
+	m.rt.Log().Warn(fmt.Sprintf("Not able to connect to the leader's MQTT broker. Is the leader, %s, in config.ini correct? Is it online and responsive?", m.leaderName))
+	for !m.rt.Connected() {
+		m.requestBlink(contract.ErrorCodeNoLeader)
+		if err := m.rt.Clock().Sleep(ctx, mqttRetryGap); err != nil {
+			return
+		}
+	}
+	m.rt.Log().Info("connected to the leader's MQTT broker again")
 }
 
 // checkPower is the reference's rule: the aux rail at or below 4.80 V with the Pi's

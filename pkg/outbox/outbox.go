@@ -197,6 +197,15 @@ type client struct {
 	o *Outbox
 }
 
+// Connected is the wrapped connection's own state (true when it cannot tell): a job that
+// asks (the monitor) learns about its link, not about the Outbox.
+func (c *client) Connected() bool {
+	if s, ok := c.Client.(interface{ Connected() bool }); ok {
+		return s.Connected()
+	}
+	return true
+}
+
 // Close closes the connection after what it queued has been published: the sender closes
 // it when it reaches it in its queue. A stopping job publishes its `disconnected` and then
 // closes; closing at once raced the sender's publish of that state on the same

@@ -93,6 +93,10 @@ func (c *pahoClient) Publish(ctx context.Context, topic string, payload []byte, 
 	return nil
 }
 
+// Connected reports whether the connection to the broker is up now (false while paho
+// reconnects, and after Close).
+func (c *pahoClient) Connected() bool { return !c.isClosed() && c.paho.IsConnectionOpen() }
+
 // Subscribe registers h for filter (replacing this client's handler for the same filter)
 // and waits for the broker's SUBACK. If the connection is down, the subscription stays
 // registered, is made on reconnect, and Subscribe returns nil.

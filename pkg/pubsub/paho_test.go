@@ -293,3 +293,38 @@ func TestPahoNoLateDelivery(t *testing.T) {
 		t.Fatalf("observer got %q: a message sent during the outage arrived late", got)
 	}
 }
+
+// TestPahoConnectedFollowsTheLink: Connected (what the monitor's MQTT check reads) is false
+// while the link to the broker is cut, true again once paho has reconnected, false after Close.
+func TestPahoConnectedFollowsTheLink(t *testing.T) {
+	t.Parallel()
+	rb := runBroker(t, "127.0.0.1:0")
+	px := newProxy(t, rb.TCPAddr())
+	reconnected := make(chan struct{}, 10)
+	c := dial(t, pubsub.NewDialer(px.addr(), user, pass, nil), pubsub.Options{
+		ClientID: clientID("monitor"), KeepAlive: 5 * time.Second,
+		OnReconnect: func() { reconnected <- struct{}{} },
+	})
+	state, ok := c.(interface{ Connected() bool })
+	if !ok {
+		t.Fatalf("%T does not tell whether it is connected", c)
+	}
+	if !state.Connected() {
+		t.Fatal("not connected after Dial")
+	}
+	px.cut()
+	eventually(t, "Connected to turn false", func() bool { return !state.Connected() })
+	px.restore()
+	select {
+	case <-reconnected:
+	case <-time.After(waitFor):
+		t.Fatal("no reconnect")
+	}
+	if !state.Connected() {
+		t.Fatal("not connected after the reconnect")
+	}
+	c.Close()
+	if state.Connected() {
+		t.Fatal("connected after Close")
+	}
+}

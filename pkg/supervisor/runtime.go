@@ -200,6 +200,19 @@ func (rt *Runtime) Subscribe(ctx context.Context, filter string, qos byte, h pub
 	return rt.conn.Subscribe(ctx, filter, qos, h)
 }
 
+// connectionState is implemented by connections that know whether they are up (the paho
+// client, and the outbox's wrapper of it); the monitor's MQTT check reads it.
+type connectionState interface{ Connected() bool }
+
+// Connected reports whether the job's MQTT connection is up now. A connection that cannot
+// tell (the in-memory bus) counts as up.
+func (rt *Runtime) Connected() bool {
+	if c, ok := rt.conn.(connectionState); ok {
+		return c.Connected()
+	}
+	return true
+}
+
 // Stop asks the supervisor to end this job (as a `disconnected` request would).
 func (rt *Runtime) Stop() { rt.stop() }
 
