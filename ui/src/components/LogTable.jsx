@@ -4,10 +4,20 @@ import { post, enc } from '../lib/api.js';
 import { formatClock, parseUTC, unitLabel } from '../lib/format.js';
 import { Dialog, ErrorLine, toast } from './ui.jsx';
 
+// On a phone the four columns squeeze the message into a sliver: each row becomes a line of
+// time, unit and task with the message below (styles.css is shared, so the rule lives here).
+const NARROW = `@media (max-width: 640px) {
+  table.log-table thead { display: none; }
+  table.log-table tr { display: flex; flex-wrap: wrap; gap: 0 .6rem; border-bottom: 1px solid var(--line); padding: .3rem 0; }
+  table.log-table td { border: 0; padding: 0 .2rem; }
+  table.log-table td.log-message { flex-basis: 100%; }
+}`;
+
 export function LogTable({ rows, labels }) {
   return (
-    <div class="table-wrap">
-      <table class="logs">
+    <div class="table-wrap" style="position:relative">
+      <style>{NARROW}</style>
+      <table class="logs log-table">
         <thead><tr><th>Time</th><th>Pioreactor</th><th>Task</th><th>Message</th></tr></thead>
         <tbody>
           {rows.length === 0 && <tr><td colSpan={4} class="empty">No logs at this level.</td></tr>}
@@ -16,7 +26,7 @@ export function LogTable({ rows, labels }) {
               <td style="white-space:nowrap" title={r.timestamp}>{formatClock(parseUTC(r.timestamp), true)}</td>
               <td style="white-space:nowrap">{unitLabel(r.pioreactor_unit, labels)}</td>
               <td>{r.task}</td>
-              <td style="overflow-wrap:anywhere">{r.message}</td>
+              <td class="log-message" style="overflow-wrap:anywhere">{r.message}</td>
             </tr>
           ))}
         </tbody>

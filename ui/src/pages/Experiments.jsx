@@ -9,6 +9,15 @@ import { ConfirmButton, Dialog, ErrorLine, Spinner, toast, useAsync } from '../c
 import { EditDetails, fresh } from '../components/ExperimentForm.jsx';
 
 const SHOWN_TAGS = 3;
+// On a phone a row folds: the name and description on top, date, tags, status and menu below
+// (styles.css is shared, so the rule lives here).
+const NARROW = `@media (max-width: 640px) {
+  table.exp-table thead { display: none; }
+  table.exp-table tr { display: flex; flex-wrap: wrap; align-items: center; gap: .2rem .6rem; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.exp-table td { border: 0; padding: 0 .2rem; }
+  table.exp-table td:first-child { flex-basis: 100%; }
+  table.exp-table td:last-child { margin-left: auto; }
+}`;
 
 export default function Experiments() {
   const list = useAsync(() => get(fresh('/api/experiments')), [experimentsVersion.value]);
@@ -49,8 +58,9 @@ export default function Experiments() {
       </div>
       <ErrorLine error={list.error} />
       {list.loading && !list.data && <Spinner />}
-      <div class="card table-wrap">
-        <table>
+      <div class="card table-wrap" style="position:relative">
+        <style>{NARROW}</style>
+        <table class="exp-table">
           <thead><tr><th>Experiment</th><th>Created</th><th>Tags</th><th>Status</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {list.data && shown.length === 0 && (

@@ -130,7 +130,8 @@ export default function ExportData() {
           <header><h2>Datasets</h2><span class="muted">{chosen.length} chosen</span></header>
           {data.loading ? <Spinner /> : <DatasetList datasets={datasets || []} chosen={form.datasets} onToggle={toggle} />}
         </div>
-        <div class="card" aria-live="polite">
+        {/* Sticky: the dataset list is long, the button and the download link stay in view. */}
+        <div class="card" aria-live="polite" style="position:sticky;bottom:0;z-index:2;margin:0;box-shadow:0 -4px 14px rgba(0,0,0,.08)">
           <div class="row">
             <button type="submit" class="primary" data-action="export" disabled={busy || !form.experiment || chosen.length === 0 || !!timeError}>
               {busy ? 'Exporting…' : 'Export'}
