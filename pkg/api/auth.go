@@ -48,11 +48,14 @@ func requireKey(key string, now func() time.Time, skip func(echo.Context) bool) 
 					fmt.Sprintf("Requests from %s are refused for %d s after repeated wrong API keys.", ip, secs),
 					"Wait, then retry with [ui_basic_auth] api_key of the leader's config.ini.")
 			}
-			if authorized(c.Request().Header.Get("Authorization"), key) {
+			header := c.Request().Header.Get("Authorization")
+			if authorized(header, key) {
 				g.succeeded(ip)
 				return next(c)
 			}
-			g.failed(ip)
+			if header != "" { // no header guesses nothing: a dashboard before its login form
+				g.failed(ip)
+			}
 			// The dashboard marks its fetches with X-Requested-With: it asks for the key in
 			// its own login form. Offered a Basic challenge, the browser would show its
 			// modal password prompt instead, and then send what is typed there on every

@@ -10,8 +10,9 @@ import (
 
 // TestAPIKeyBackoff: after five wrong keys in a row an address is refused with 429 and
 // Retry-After, right key or not, for a back-off that doubles with each further failure;
-// other addresses are not affected, and a success resets the count. There used to be no
-// limit: guesses ran as fast as the network allowed.
+// other addresses are not affected, and a success resets the count; requests without a key
+// are refused but not counted. There used to be no limit: guesses ran as fast as the network
+// allowed.
 func TestAPIKeyBackoff(t *testing.T) {
 	t.Parallel()
 	const key = "cGlvOnNlY3JldA=="
@@ -37,6 +38,9 @@ func TestAPIKeyBackoff(t *testing.T) {
 		if got, ra := try(addr, auth); got != status || ra != retry {
 			t.Fatalf("%s: %d Retry-After %q, want %d %q", name, got, ra, status, retry)
 		}
+	}
+	for i := range 8 { // a dashboard before its login form sends no key: it guesses nothing
+		step("no key "+strconv.Itoa(i+1), attacker, "", 401, "")
 	}
 	for i := range 5 {
 		step("wrong key "+strconv.Itoa(i+1), attacker, "nope", 401, "")

@@ -13,7 +13,8 @@
 //     MQTT (Publisher) and the unit HTTP fan-out (package cluster) is the fallback.
 //   - A unit's Run is only ever called from a task; its ctx bounds the wait for startup,
 //     never the job's life, which belongs to the supervisor.
-//   - With Config.APIKey set, no route answers without it (401), health included.
+//   - With Config.APIKey set, no route answers without it (401), health included; only the
+//     dashboard's page and assets (Config.Dashboard) load without it, to show its login form.
 //   - The config routes write only Config.ConfigFiles' two paths, atomically, and only text
 //     that validated; a refused text changes nothing.
 //   - `$broadcast` expands to the inventory (and the leader where the route says so), never
