@@ -29,7 +29,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const dist = join(root, 'dist');
 const watch = process.argv.includes('--watch');
-const out = join(root, watch ? '.dist-dev' : '.dist-new'); // where this run writes
+// Where this run writes: its own folder, so two builds at once (an editor's watcher and a make)
+// do not write into each other's.
+const out = join(root, watch ? '.dist-dev' : `.dist-new-${process.pid}`);
 const entry = 'src/main.jsx';
 
 /** @type {esbuild.BuildOptions} */
@@ -66,7 +68,7 @@ function clean() {
 
 // swap puts the finished build in place of dist/.
 function swap() {
-  const old = join(root, '.dist-old');
+  const old = join(root, `.dist-old-${process.pid}`);
   rmSync(old, { recursive: true, force: true });
   if (existsSync(dist)) renameSync(dist, old);
   renameSync(out, dist);
@@ -206,6 +208,6 @@ if (watch) {
   copyPublic();
   writeIndex(result.metafile);
   precompress();
-  report(result.metafile); // before the swap: the metafile names .dist-new/
+  report(result.metafile); // before the swap: the metafile names the run's own folder
   swap();
 }

@@ -5,10 +5,6 @@ import { patch, enc } from '../lib/api.js';
 import { experiment, experimentsVersion, refreshExperiment } from '../lib/experiment.js';
 import { Dialog, ErrorLine } from './ui.jsx';
 
-// fresh adds a throwaway query so the browser's HTTP cache (the leader lets it keep
-// /api/experiments 5 s and /latest 2 s) cannot answer with the list from before an edit.
-export const fresh = (path) => `${path}${path.includes('?') ? '&' : '?'}_=${Date.now()}`;
-
 // nameProblem says what is wrong with a new experiment name, '' when nothing is. The daemon
 // checks again; this only spares a round trip for the common mistakes.
 export function nameProblem(name, existing = []) {

@@ -50,6 +50,9 @@ export async function request(method, path, body, { signal: abort } = {}) {
     headers: headers(body !== undefined),
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: abort,
+    // The leader lets clients keep some reads for a few seconds (docs/http.md); a page that
+    // just changed something must not be shown the answer from before the change.
+    cache: 'no-cache',
   });
   const type = res.headers.get('content-type') || '';
   let data = null;
@@ -76,7 +79,7 @@ export async function waitTask(accepted, { interval = 1000, tries = 500, onPoll 
   const path = accepted?.result_url_path || (accepted?.task_id && `/unit_api/task_results/${accepted.task_id}`);
   if (!path) return accepted;
   for (let i = 0; i < tries; i++) {
-    const res = await fetch(path, { headers: headers(false) });
+    const res = await fetch(path, { headers: headers(false), cache: 'no-store' });
     if (res.status === 401) needLogin.value = true;
     const data = await res.json().catch(() => null);
     if (res.status === 202) { onPoll?.(data); await sleep(interval); continue; }

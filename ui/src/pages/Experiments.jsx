@@ -6,7 +6,7 @@ import { get, del, enc, waitTask } from '../lib/api.js';
 import { experiment, experimentsVersion, refreshExperiment, selectExperiment } from '../lib/experiment.js';
 import { formatClock, parseUTC } from '../lib/format.js';
 import { ConfirmButton, Dialog, ErrorLine, Spinner, toast, useAsync } from '../components/ui.jsx';
-import { EditDetails, fresh } from '../components/ExperimentForm.jsx';
+import { EditDetails } from '../components/ExperimentForm.jsx';
 
 const SHOWN_TAGS = 3;
 // On a phone a row folds: the name and description on top, date, tags, status and menu below
@@ -20,7 +20,7 @@ const NARROW = `@media (max-width: 640px) {
 }`;
 
 export default function Experiments() {
-  const list = useAsync(() => get(fresh('/api/experiments')), [experimentsVersion.value]);
+  const list = useAsync(() => get('/api/experiments'), [experimentsVersion.value]);
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('all');
   const [tag, setTag] = useState('');
@@ -98,7 +98,7 @@ function Row({ exp, onEdit, onChanged }) {
     await waitTask(await del(`/api/experiments/${enc(name)}`));
     setMenu(false);
     toast(`${name} deleted`, 'success');
-    if (selected) selectExperiment(await get(fresh('/api/experiments/latest')));
+    if (selected) selectExperiment(await get('/api/experiments/latest'));
     experimentsVersion.value++;
     onChanged();
   };

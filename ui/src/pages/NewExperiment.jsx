@@ -5,14 +5,14 @@ import { useLocation } from 'preact-iso';
 import { get, post, put, enc } from '../lib/api.js';
 import { experimentsVersion, selectExperiment } from '../lib/experiment.js';
 import { ErrorLine, Spinner, toast, useAsync } from '../components/ui.jsx';
-import { TagsInput, fresh, nameProblem } from '../components/ExperimentForm.jsx';
+import { TagsInput, nameProblem } from '../components/ExperimentForm.jsx';
 
 export default function NewExperiment() {
   const { route } = useLocation();
   const data = useAsync(() => Promise.all([
-    get(fresh('/api/experiments')),
+    get('/api/experiments'),
     get('/api/workers').catch(() => []),
-    get(fresh('/api/workers/assignments')).catch(() => []),
+    get('/api/workers/assignments').catch(() => []),
   ]), []);
   const [experiments, workers, assignments] = data.data || [[], [], []];
   const [name, setName] = useState('');
