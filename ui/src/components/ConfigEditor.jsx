@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { EditorState, StateEffect, StateField, RangeSet } from '@codemirror/state';
 import { EditorView, Decoration, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection } from '@codemirror/view';
 import { StreamLanguage, syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@codemirror/language';
-import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { properties } from '@codemirror/legacy-modes/mode/properties';
 
 const ini = StreamLanguage.define(properties);
@@ -55,7 +55,8 @@ export function ConfigEditor({ doc, docKey, onChange, errorLine, errorKey, label
         extensions: [
           lineNumbers(), highlightActiveLineGutter(), highlightActiveLine(), drawSelection(), history(),
           bracketMatching(), ini, syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-          keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+          // Tab is left to move focus on (no keyboard trap): INI files need no indentation.
+          keymap.of([...defaultKeymap, ...historyKeymap]),
           errorField, theme, EditorView.lineWrapping,
           EditorView.contentAttributes.of({ 'aria-label': label }),
           EditorView.updateListener.of((u) => {
