@@ -5,7 +5,7 @@ import { get, put, del, post, enc, waitTask, fanOut } from '../lib/api.js';
 import { subscribe } from '../lib/mqtt.js';
 import { blink } from '../lib/jobs.js';
 import { experiment, experimentsVersion, selectExperiment } from '../lib/experiment.js';
-import { ConfirmButton, ErrorLine, toast } from './ui.jsx';
+import { ConfirmButton, ErrorLine, Menu, toast } from './ui.jsx';
 
 // power reboots or shuts down a unit ($broadcast: every unit, the leader last) and throws
 // with each unit's refusal, so the confirmation dialog shows why (e.g. 501 under --sim).
@@ -29,23 +29,6 @@ export function useMonitor(unit) {
     });
   }, [unit]);
   return m;
-}
-
-// Menu is a <details> drop-down that closes on a click outside it (its confirmation dialogs
-// live inside it, so it stays open while one is shown).
-export function Menu({ label, action, children }) {
-  const ref = useRef(null);
-  useEffect(() => {
-    const close = (ev) => { if (ref.current?.open && !ref.current.contains(ev.target)) ref.current.open = false; };
-    document.addEventListener('click', close);
-    return () => document.removeEventListener('click', close);
-  }, []);
-  return (
-    <details class="menu" ref={ref}>
-      <summary class="button" data-action={action}>{label}</summary>
-      <div class="menu-items card">{children}</div>
-    </details>
-  );
 }
 
 function json(text) { try { return JSON.parse(text); } catch { return null; } }

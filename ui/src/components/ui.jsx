@@ -94,3 +94,20 @@ export function useAsync(load, deps) {
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((t) => t + 1) };
 }
+
+// Menu is a <details> drop-down that closes on a click outside it (its confirmation dialogs
+// live inside it, so it stays open while one is shown).
+export function Menu({ label, action, children }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const close = (ev) => { if (ref.current?.open && !ref.current.contains(ev.target)) ref.current.open = false; };
+    document.addEventListener('click', close);
+    return () => document.removeEventListener('click', close);
+  }, []);
+  return (
+    <details class="menu" ref={ref}>
+      <summary class="button" data-action={action}>{label}</summary>
+      <div class="menu-items card">{children}</div>
+    </details>
+  );
+}

@@ -30,8 +30,10 @@ export class ApiError extends Error {
   }
   // detail is the message a person reads: what failed and why.
   get detail() {
-    return [this.message, this.cause && this.cause !== this.message ? this.cause : '', this.remediation]
-      .filter(Boolean).join(' — ');
+    // The daemon's cause often starts by repeating the message: say it once.
+    let cause = this.cause || '';
+    if (cause.startsWith(this.message)) cause = cause.slice(this.message.length).replace(/^[\s:.—-]+/, '');
+    return [this.message, cause, this.remediation].filter(Boolean).join(' — ');
   }
 }
 

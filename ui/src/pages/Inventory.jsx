@@ -5,8 +5,8 @@ import { get, del, waitTask, fanOut } from '../lib/api.js';
 import { section } from '../lib/config.js';
 import { useTopic } from '../lib/jobs.js';
 import { experimentsVersion } from '../lib/experiment.js';
-import { ConfirmButton, ErrorLine, Spinner, toast, useAsync } from '../components/ui.jsx';
-import { InventoryCard, Menu, power } from '../components/InventoryCard.jsx';
+import { ConfirmButton, ErrorLine, Menu, Spinner, toast, useAsync } from '../components/ui.jsx';
+import { InventoryCard, power } from '../components/InventoryCard.jsx';
 import { InventoryAddDialog } from '../components/InventoryAddDialog.jsx';
 
 // Page-local styles (styles.css is shared; these only matter here).

@@ -8,7 +8,7 @@ import { useExperimentUnits } from '../lib/units.js';
 import { stopAll, useDescriptors, useLive } from '../lib/jobs.js';
 import { UnitCard } from '../components/UnitCard.jsx';
 import { ControlDialog } from '../components/ControlDialog.jsx';
-import { ConfirmButton, Dialog, ErrorLine, toast, useAsync } from '../components/ui.jsx';
+import { ConfirmButton, Dialog, ErrorLine, Menu, toast, useAsync } from '../components/ui.jsx';
 import { EditExperiment } from './Overview.jsx';
 
 export default function Pioreactors() {
@@ -86,14 +86,11 @@ function ExperimentMenu({ exp, onEdit }) {
     route('/overview');
   };
   return (
-    <details class="menu">
-      <summary class="button">Experiment ▾</summary>
-      <div class="menu-items card">
+    <Menu label="Experiment ▾" action="experiment-menu">
         <button type="button" onClick={onEdit}>Edit details</button>
         <ConfirmButton question={`End ${name}? Every Pioreactor is unassigned and its jobs stop. The data stays.`} confirmLabel="End experiment" onConfirm={end}>End experiment</ConfirmButton>
         <ConfirmButton danger question={`Delete ${name} and its data? This cannot be undone.`} confirmLabel="Delete" onConfirm={remove}>Delete experiment</ConfirmButton>
-      </div>
-    </details>
+    </Menu>
   );
 }
 
