@@ -45,6 +45,8 @@ type unit struct {
 	// hw is the HAT of a unit run without --sim (nil otherwise): closing it drives every
 	// PWM output low.
 	hw *periph.Hardware
+	// model is the unit's bioreactor model as it knows it (model.go).
+	model *unitModel
 }
 
 type unitDeps struct {
@@ -102,6 +104,10 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		}
 	}
 	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB}
+	if u.model, err = openUnitModel(filepath.Join(d.dataDir, name, "model.json"), modelFromEnv()); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if d.hardware {
 		if u.hw, err = openHardware(d.conf, d.clock, d.log); err != nil {
 			u.close()
@@ -125,7 +131,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		dialer = u.box.Dialer()
 	}
 	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: d.leader, Jobs: table, Dialer: dialer,
-		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf, Autostart: autostart})
+		Registry: db.Registry(), Board: board, Clock: d.clock, Log: d.log, Conf: d.conf, Autostart: autostart, Model: u.model.Model})
 	if err != nil {
 		u.close()
 		return nil, err

@@ -111,8 +111,17 @@ func (s *Server) power(action string) echo.HandlerFunc {
 	}
 }
 
+// ModelKeeper is optionally implemented by a Unit that remembers its bioreactor model: the
+// leader sends a worker its new model with POST /unit_api/hardware/check after
+// PUT /api/workers/<unit>/model, and the unit's jobs started later use it.
+type ModelKeeper interface {
+	SetModel(contract.Model) error
+}
+
 // hardwareCheck is POST|PATCH /unit_api/hardware/check: whether this unit's hardware fits a
-// model. No I²C probe is wired into the API, so a registered model is "skipped".
+// model. No I²C probe is wired into the API, so a registered model is "skipped". A unit
+// that keeps its model (ModelKeeper) takes this one as its own: the leader sends it here
+// when the inventory's model changes.
 func (s *Server) hardwareCheck(c echo.Context) error {
 	var b modelBody
 	if err := decodeBody(c, &b, decodeOpts{}); err != nil {
@@ -124,6 +133,11 @@ func (s *Server) hardwareCheck(c echo.Context) error {
 	}
 	if _, ok := findModel(models, b.ModelName, b.ModelVersion); !ok {
 		return unknownModel(b.ModelName, b.ModelVersion)
+	}
+	if k, ok := s.cfg.Unit.(ModelKeeper); ok {
+		if err := k.SetModel(contract.Model{Name: b.ModelName, Version: b.ModelVersion}); err != nil {
+			return internal("Could not keep the model.", err)
+		}
 	}
 	return s.queue(c, func(context.Context) (any, error) {
 		return map[string]string{"status": "skipped", "reason": "This unit does not probe its I2C devices."}, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,7 +19,10 @@ import (
 // GrowthRate turns od_reading's `ods` stream into a filtered normalised OD and a specific
 // growth rate with the extended Kalman filter of docs/algorithms.md, "Growth rate" (docs/jobs.md, "growth_rate_calculating").
 type GrowthRate struct {
-	cache   unitCache
+	cache unitCache
+	// fused: the unit is an XR model with an active od_fused estimator, so the input is
+	// od_reading's od_fused, one pseudo-channel "1" (docs/jobs.md, "growth_rate_calculating").
+	fused   bool
 	delta   float64 // expected spacing of readings, hours
 	warmupN int
 	tau     float64
@@ -44,11 +48,41 @@ const grDiscard = 5
 const growthRateSection = "growth_rate_calculating.config"
 
 // NewGrowthRateSpec is the job table entry; cacheDir is the unit's persistent cache directory
-// (where the experiment's normalisation factors are kept), "" for none.
+// (where the experiment's normalisation factors are kept), "" for none. The unit's
+// estimators are the folder beside it (estimatorsBeside).
 func NewGrowthRateSpec(cacheDir string) supervisor.Spec {
 	return supervisor.Spec{Name: growthRateJobName, New: func(o supervisor.Options) (supervisor.Job, error) {
-		return newGrowthRate(o, unitCache{dir: cacheDir})
+		g, err := newGrowthRate(o, unitCache{dir: cacheDir})
+		if err != nil {
+			return nil, err
+		}
+		if g.fused, err = readsFusedOD(o, estimatorsBeside(cacheDir)); err != nil {
+			return nil, err
+		}
+		return g, nil
 	}}
+}
+
+// estimatorsBeside is the unit's estimator folder: "estimators" beside its cache folder, as
+// the daemon lays a unit's folder out (cache, calibrations, estimators); "" for no cache.
+func estimatorsBeside(cacheDir string) string {
+	if cacheDir == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(cacheDir), "estimators")
+}
+
+// readsFusedOD reports whether growth rate reads od_fused: on an XR model with an active
+// od_fused estimator (one that cannot be read refuses the start, as od_reading's does).
+func readsFusedOD(o supervisor.Options, estimators string) (bool, error) {
+	if !o.Model.XR() {
+		return false, nil
+	}
+	est, err := loadActiveFusedEstimator(estimators)
+	if err != nil {
+		return false, err
+	}
+	return est != nil, nil
 }
 
 func newGrowthRate(o supervisor.Options, cache unitCache) (*GrowthRate, error) {
@@ -96,8 +130,13 @@ func (g *GrowthRate) Run(ctx context.Context, rt *supervisor.Runtime) error {
 	}
 	g.events = make(chan grEvent, 16)
 	unit, exp := rt.Unit(), rt.Experiment()
-	if err := rt.Subscribe(ctx, contract.JobTopic(unit, exp, odReadingJobName, "ods"), pubsub.ExactlyOnce, g.onODs(ctx)); err != nil {
-		return fmt.Errorf("subscribe to ods: %w", err)
+	input, decode := "ods", decodeODs
+	if g.fused {
+		input, decode = "od_fused", decodeFusedOD
+		rt.Log().Info("reading od_fused: an XR model with an active od_fused estimator")
+	}
+	if err := rt.Subscribe(ctx, contract.JobTopic(unit, exp, odReadingJobName, input), pubsub.ExactlyOnce, g.onODs(ctx, decode)); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", input, err)
 	}
 	if err := rt.Subscribe(ctx, contract.DosingEventsTopic(unit, exp), pubsub.ExactlyOnce, g.onDosing(ctx)); err != nil {
 		return fmt.Errorf("subscribe to dosing events: %w", err)
@@ -120,12 +159,12 @@ func (g *GrowthRate) Run(ctx context.Context, rt *supervisor.Runtime) error {
 }
 
 // onODs decodes on the delivery goroutine and hands the reading to the job's loop.
-func (g *GrowthRate) onODs(ctx context.Context) pubsub.Handler {
+func (g *GrowthRate) onODs(ctx context.Context, decode func([]byte) (grSample, error)) pubsub.Handler {
 	return func(m pubsub.Message) {
 		if m.Retained || len(m.Payload) == 0 {
 			return
 		}
-		s, err := decodeODs(m.Payload)
+		s, err := decode(m.Payload)
 		if err != nil {
 			g.rt.Log().Warn("skipped an undecodable OD reading", "err", err)
 			return
@@ -155,6 +194,24 @@ func (g *GrowthRate) send(ctx context.Context, ev grEvent) {
 	case g.events <- ev:
 	case <-ctx.Done():
 	}
+}
+
+// fusedChannel is the pseudo-channel an od_fused reading is filtered as (angle 90).
+const fusedChannel = "1"
+
+// decodeFusedOD reads an ODFused payload as a reading of the pseudo-channel "1".
+func decodeFusedOD(b []byte) (grSample, error) {
+	var p struct {
+		Timestamp *contract.Timestamp `json:"timestamp"`
+		ODFused   *float64            `json:"od_fused"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return grSample{}, err
+	}
+	if p.Timestamp == nil || p.ODFused == nil {
+		return grSample{}, errors.New("ODFused needs od_fused and a timestamp")
+	}
+	return grSample{at: p.Timestamp.Time(), ods: map[string]float64{fusedChannel: *p.ODFused}}, nil
 }
 
 // decodeODs reads an ODReadings payload into channel → od.

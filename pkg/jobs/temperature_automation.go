@@ -91,7 +91,7 @@ func newTemperatureAutomation(o supervisor.Options, registry map[string]Temperat
 	if ch, ok := o.Config.PWMChannelFor("heating"); ok {
 		t.channel = ch
 	}
-	infer, err := temperatureInferenceFrom(o.Config)
+	infer, err := temperatureInferenceFrom(o.Config, o.Model)
 	if err != nil {
 		return nil, err
 	}

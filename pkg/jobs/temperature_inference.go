@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
 // temperatureInference names how a heater-off decay becomes a liquid temperature:
@@ -14,22 +15,32 @@ type temperatureInference string
 
 const (
 	// inferLinear is the reference's regression on the 21 samples (fitted to real vials);
-	// `auto` picks it.
+	// `auto` picks it for every model but the 20 ml v1.0 (and for an unknown model).
 	inferLinear temperatureInference = "linear"
 	// inferDecay fits the decay itself, at the times the samples were taken: exact for a
 	// heating PCB that relaxes toward the liquid, like the simulated one (docs/jobs.md §4).
 	inferDecay temperatureInference = "decay"
 	// inferTwoExp is the 20 ml v1.0's two-exponential fit on 29 samples, with that model's
-	// limits (63/65/66 ℃) and 225 s cycle (temperature_twoexp.go).
+	// limits (63/65/66 ℃) and 225 s cycle (temperature_twoexp.go); `auto` picks it on a
+	// 20 ml v1.0.
 	inferTwoExp temperatureInference = "two_exponential"
 )
 
 const temperatureConfigSection = "temperature_automation.config"
 
-// temperatureInferenceFrom reads the inference model from the config.
-func temperatureInferenceFrom(c *config.Config) (temperatureInference, error) {
+// twoExpModel is the bioreactor model whose heater the two-exponential fit describes.
+var twoExpModel = contract.Model{Name: "pioreactor_20ml", Version: "1.0"}
+
+// temperatureInferenceFrom reads the inference model from the config; `auto` (the default)
+// chooses by the unit's bioreactor model, as the original does.
+func temperatureInferenceFrom(c *config.Config, model contract.Model) (temperatureInference, error) {
 	switch v := c.String(temperatureConfigSection, "inference_model", "auto"); v {
-	case "", "auto", string(inferLinear):
+	case "", "auto":
+		if model == twoExpModel {
+			return inferTwoExp, nil
+		}
+		return inferLinear, nil
+	case string(inferLinear):
 		return inferLinear, nil
 	case string(inferDecay):
 		return inferDecay, nil

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 // A PCB relaxing toward a cooling liquid with time constant τ trails it by slope·τ; the decay
@@ -64,12 +66,66 @@ func TestDecayInference(t *testing.T) {
 func TestTemperatureInferenceConfig(t *testing.T) {
 	t.Parallel()
 	for v, want := range map[string]temperatureInference{"": inferLinear, "auto": inferLinear, "linear": inferLinear, "decay": inferDecay, "two_exponential": inferTwoExp} {
-		got, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", v}}))
+		got, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", v}}), contract.Model{})
 		if err != nil || got != want {
 			t.Errorf("inference_model=%q: %v, %v; want %v", v, got, err, want)
 		}
 	}
-	if _, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", "magic"}})); err == nil {
+	if _, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", "magic"}}), contract.Model{}); err == nil {
 		t.Error("inference_model=magic accepted")
+	}
+}
+
+// TestTemperatureInferenceByModel: `auto` is the two-exponential fit on a 20 ml v1.0 and the
+// linear regression on every other model; a configured model wins over the unit's.
+func TestTemperatureInferenceByModel(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		setting string
+		model   contract.Model
+		want    temperatureInference
+	}{
+		{"auto", contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, inferTwoExp},
+		{"", contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, inferTwoExp},
+		{"auto", contract.Model{Name: "pioreactor_20ml", Version: "1.1"}, inferLinear},
+		{"auto", contract.Model{Name: "pioreactor_20ml", Version: "1.5"}, inferLinear},
+		{"auto", contract.Model{Name: "pioreactor_20ml_XR", Version: "1.5"}, inferLinear},
+		{"auto", contract.Model{Name: "pioreactor_40ml", Version: "1.0"}, inferLinear},
+		{"auto", contract.Model{}, inferLinear},
+		{"linear", contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, inferLinear},
+		{"decay", contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, inferDecay},
+		{"two_exponential", contract.Model{Name: "pioreactor_40ml", Version: "1.5"}, inferTwoExp},
+	} {
+		got, err := temperatureInferenceFrom(config.LoadDefault().With([][3]string{{temperatureConfigSection, "inference_model", c.setting}}), c.model)
+		if err != nil || got != c.want {
+			t.Errorf("inference_model=%q on %+v: %v, %v; want %v", c.setting, c.model, got, err, c.want)
+		}
+	}
+}
+
+// TestTemperatureAutomationTakesTheUnitsModel: the job built for a 20 ml v1.0 runs the
+// two-exponential inference with that model's limits (shut down at 66 ℃, 29 samples every
+// 225 s); on a 40 ml v1.5 the linear one at 85 ℃, 21 samples every 200 s.
+func TestTemperatureAutomationTakesTheUnitsModel(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		model    contract.Model
+		infer    temperatureInference
+		shutdown float64
+		samples  int
+	}{
+		{contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, inferTwoExp, 66, 29},
+		{contract.Model{Name: "pioreactor_40ml", Version: "1.5"}, inferLinear, 85, 21},
+	} {
+		o := supervisor.Options{Config: config.LoadDefault(), Unit: "pio01", Experiment: "exp", Model: c.model,
+			Values: map[string]any{"automation_name": "only_record_temperature"}}
+		j, err := newTemperatureAutomation(o, TemperatureAutomations())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta := j.(*TemperatureAutomation)
+		if ta.infer != c.infer || ta.model.shutdownAbove != c.shutdown || ta.model.samples != c.samples {
+			t.Errorf("%+v: inference %v, shut down at %v, %d samples; want %v, %v, %d", c.model, ta.infer, ta.model.shutdownAbove, ta.model.samples, c.infer, c.shutdown, c.samples)
+		}
 	}
 }

@@ -63,7 +63,8 @@ func (s *Supervisor) StartJob(ctx context.Context, name string, req contract.Run
 	if req.Env["ACTIVE"] == "0" && !spec.LongRunning {
 		return fmt.Errorf("%w: %s", ErrInactive, s.cfg.Unit)
 	}
-	job, err := spec.New(Options{Values: req.Options, Args: req.Args, Config: s.cfg.Conf.With(req.ConfigOverrides), Unit: s.cfg.Unit, Experiment: exp})
+	job, err := spec.New(Options{Values: req.Options, Args: req.Args, Config: s.cfg.Conf.With(req.ConfigOverrides), Unit: s.cfg.Unit, Experiment: exp,
+		Model: s.model(req.Env)})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
@@ -338,4 +339,15 @@ func (rt *Runtime) republish() {
 			rt.log.Debug("republish", "setting", name, "err", err)
 		}
 	}
+}
+
+// model is the unit's model for a job started with env: the request's, else the unit's own.
+func (s *Supervisor) model(env map[string]string) contract.Model {
+	if m := contract.ModelFromEnv(env); m.Known() {
+		return m
+	}
+	if s.cfg.Model != nil {
+		return s.cfg.Model()
+	}
+	return contract.Model{}
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"github.com/pioreactor/pioreactord/pkg/contract"
 	"strconv"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
@@ -39,6 +40,9 @@ type Options struct {
 	Config     *config.Config
 	Unit       string
 	Experiment string
+	// Model is the unit's bioreactor model: the run request's MODEL_NAME/MODEL_VERSION when
+	// it names both (the leader sends its inventory's), else Config.Model's; zero if unknown.
+	Model contract.Model
 }
 
 // Has reports whether an option was given with a non-null value.

@@ -30,6 +30,9 @@ type Config struct {
 	Conf     *config.Config // daemon configuration; each job gets a snapshot with its overrides
 	// Autostart names jobs Run starts once the registry is reset (the monitor, on every unit).
 	Autostart []string
+	// Model is the unit's own bioreactor model as it knows it now (nil: unknown); a run
+	// request naming one overrides it for that job (Options.Model).
+	Model func() contract.Model
 }
 
 // Supervisor runs one unit's jobs.

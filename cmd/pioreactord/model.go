@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/atomicfile"
+	"github.com/pioreactor/pioreactord/pkg/contract"
+)
+
+// unitModel is what a unit knows of its bioreactor model (docs/hardware.md, "Bioreactor
+// models"). The process's MODEL_NAME/MODEL_VERSION, when both are set, are a local override,
+// as in the original; else the model the leader last sent (POST /unit_api/hardware/check,
+// which the leader calls on PUT /api/workers/<unit>/model), kept in model.json beside the
+// unit's registry so a restart remembers it. A run request naming a model (the leader sends
+// its inventory's with every job it starts) wins over both for that job (pkg/supervisor).
+type unitModel struct {
+	path string
+	env  contract.Model
+
+	mu   sync.Mutex
+	kept contract.Model
+}
+
+// openUnitModel reads the kept model at path (none yet is not an error).
+func openUnitModel(path string, env contract.Model) (*unitModel, error) {
+	m := &unitModel{path: path, env: env}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &m.kept)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the unit's model: %w", err)
+	}
+	return m, nil
+}
+
+// modelFromEnv is the process's local override (zero unless both are set).
+func modelFromEnv() contract.Model {
+	return contract.ModelFromEnv(map[string]string{"MODEL_NAME": os.Getenv("MODEL_NAME"), "MODEL_VERSION": os.Getenv("MODEL_VERSION")})
+}
+
+// Model is the unit's model now; zero when it does not know.
+func (m *unitModel) Model() contract.Model {
+	if m.env.Known() {
+		return m.env
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.kept
+}
+
+// Set keeps the leader's model (written before it is used, so a restart agrees).
+func (m *unitModel) Set(model contract.Model) error {
+	b, err := json.Marshal(model)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(m.path, b, 0o644); err != nil {
+		return fmt.Errorf("keep the unit's model: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.kept = model
+	return nil
+}
+
+var _ api.ModelKeeper = unitAPI{}
+
+// SetModel keeps the model the leader sent (api.ModelKeeper).
+func (u unitAPI) SetModel(m contract.Model) error {
+	if u.u == nil || u.u.model == nil {
+		return errors.New("this unit keeps no model")
+	}
+	return u.u.model.Set(m)
+}
