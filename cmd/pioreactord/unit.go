@@ -47,6 +47,8 @@ type unit struct {
 	hw *periph.Hardware
 	// model is the unit's bioreactor model as it knows it (model.go).
 	model *unitModel
+	// estimators is the unit's estimator folder, served by the estimator routes.
+	estimators *calibration.Estimators
 }
 
 type unitDeps struct {
@@ -103,7 +105,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			return nil, err
 		}
 	}
-	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB}
+	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB, estimators: calibration.OpenEstimators(dosing.Estimators)}
 	if u.model, err = openUnitModel(filepath.Join(d.dataDir, name, "model.json"), modelFromEnv()); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -165,9 +167,18 @@ type unitAPI struct {
 }
 
 var (
-	_ api.Unit           = unitAPI{}
-	_ api.HealthReporter = unitAPI{}
+	_ api.Unit            = unitAPI{}
+	_ api.HealthReporter  = unitAPI{}
+	_ api.EstimatorKeeper = unitAPI{}
 )
+
+// Estimators is the unit's estimator folder (api.EstimatorKeeper); nil without a unit.
+func (u unitAPI) Estimators() api.Estimators {
+	if u.u == nil || u.u.estimators == nil {
+		return nil
+	}
+	return u.u.estimators
+}
 
 // Problems are the unit's parts failing now: its outbox's spool, the leader's store.
 func (u unitAPI) Problems() []api.Problem {

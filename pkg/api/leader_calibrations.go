@@ -26,9 +26,7 @@ func (s *Server) leaderCalibrationRoutes(g *echo.Group) {
 	g.DELETE(p+"/active_calibrations/:device", s.workerFanout(http.MethodDelete, "/unit_api/active_calibrations/:device"))
 	g.DELETE(p+"/calibrations/:device/:name", s.workerFanout(http.MethodDelete, "/unit_api/calibrations/:device/:name"))
 	g.GET(p+"/calibration_protocols", s.workerFanout(http.MethodGet, "/unit_api/calibration_protocols"))
-	g.GET(p+"/estimators", s.workerFanout(http.MethodGet, "/unit_api/estimators"))
-	g.GET(p+"/active_estimators", s.workerFanout(http.MethodGet, "/unit_api/active_estimators"))
-	g.GET(p+"/estimators/:device", s.workerFanout(http.MethodGet, "/unit_api/estimators/:device"))
+	s.leaderEstimatorRoutes(g) // leader_estimators.go
 }
 
 // workers resolves a worker-scoped path unit: $broadcast is every worker, a name must be in

@@ -42,11 +42,6 @@ func (s *Server) unavailableLeaderRoutes(g *echo.Group) {
 	g.POST("/units/:unit/usb/mount", s.usbProxy(http.MethodPost, "/unit_api/usb/mount"))
 	g.POST("/units/:unit/usb/eject", s.usbProxy(http.MethodPost, "/unit_api/usb/eject"))
 	s.leaderSessionRoutes(g) // proxied: a worker without sessions answers its own 501
-	noEstimators := unavailable("pioreactord makes no estimators.")
-	g.PATCH("/workers/:unit/active_estimators/:device/:name", noEstimators)
-	g.DELETE("/workers/:unit/active_estimators/:device", noEstimators)
-	g.DELETE("/workers/:unit/estimators/:device/:name", noEstimators)
-	g.GET("/workers/:unit/estimators/:device/:name", s.workerFanout(http.MethodGet, "/unit_api/estimators/:device/:name"))
 	g.GET("/workers/:unit/zipped_calibrations", unavailable("Calibration zips are not implemented; read them with GET /api/workers/<unit>/calibrations."))
 	// Experiment profiles answer 501 until a leader serves them (Leader.Profiles registers
 	// the real routes after these, which replaces them).

@@ -38,11 +38,7 @@ func (s *Server) calibrationRoutes(g *echo.Group) {
 	g.PATCH("/active_calibrations/:device/:name", s.setActiveCalibration)
 	g.DELETE("/active_calibrations/:device", s.clearActiveCalibration)
 	g.GET("/calibration_protocols", s.calibrationProtocols)
-	// No estimator is ever made here: answer as the original does for a missing folder.
-	g.GET("/estimators", emptyObject)
-	g.GET("/active_estimators", emptyObject)
-	g.GET("/estimators/:device", func(c echo.Context) error { return c.JSON(http.StatusOK, []any{}) })
-	g.GET("/estimators/:device/:name", s.oneEstimator)
+	s.estimatorRoutes(g) // unit_estimators.go
 }
 
 func emptyObject(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{}) }
@@ -302,19 +298,4 @@ func (s *Server) calibrationTarget(c echo.Context) (store Calibrations, device, 
 	}
 	name, err = pathComponent(c, "name")
 	return store, device, name, err
-}
-
-// oneEstimator is GET /unit_api/estimators/<device>/<name>. No estimator is ever made on a
-// pioreactord unit, so a well-formed request is the 404 of one that does not exist.
-func (s *Server) oneEstimator(c echo.Context) error {
-	device, err := pathComponent(c, "device")
-	if err != nil {
-		return err
-	}
-	name, err := pathComponent(c, "name")
-	if err != nil {
-		return err
-	}
-	return httpError(http.StatusNotFound, "Estimator not found.",
-		fmt.Sprintf("%s has no estimator %s for %s.", s.cfg.Unit.Name(), name, device), "List them with GET /unit_api/estimators.")
 }
