@@ -41,8 +41,6 @@ func (s *Server) calibrationRoutes(g *echo.Group) {
 	s.estimatorRoutes(g) // unit_estimators.go
 }
 
-func emptyObject(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{}) }
-
 func (s *Server) calibrations(c echo.Context) (Calibrations, error) {
 	if s.cfg.Calibrations != nil {
 		return s.cfg.Calibrations, nil
