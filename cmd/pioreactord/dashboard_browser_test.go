@@ -99,10 +99,11 @@ func newTab(tb testing.TB, c *simCluster) *tab {
 	return openTab(tb, newChromium(tb, 1400, 1000), c.http)
 }
 
-// openTab opens a tab in the browser of allocator (a first tab starts the browser).
-func openTab(tb testing.TB, allocator context.Context, hostport string) *tab {
+// openTab opens a tab: in a new browser when parent is an allocator's context, else in the
+// browser of parent, a tab's context (opts may ask for a browser context of its own).
+func openTab(tb testing.TB, parent context.Context, hostport string, opts ...chromedp.ContextOption) *tab {
 	tb.Helper()
-	ctx, cancel := chromedp.NewContext(allocator)
+	ctx, cancel := chromedp.NewContext(parent, opts...)
 	tb.Cleanup(cancel)
 	b := &tab{tb: tb, ctx: ctx, base: "http://" + hostport, log: &pageLog{}}
 	// The first action starts the browser: run it on the tab's own context, without a timeout
@@ -292,3 +293,12 @@ func jsString(s string) string {
 
 // css builds a selector from parts: css(card, job) = card + " " + job.
 func css(parts ...string) string { return strings.Join(parts, " ") }
+
+// mustJSON is v as JSON, for values written into page scripts.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
