@@ -173,6 +173,7 @@ func drawnAt(want int, names []string) string {
 // enabled chart draws all 16 units, with 24 h of data in the store (seedDay). Cold is the
 // first load of a fresh browser profile; warm is a reload (assets from the cache).
 func BenchmarkDashboardOverview16Units24h(b *testing.B) {
+	chromiumPath(b)
 	names := units(16)
 	dir := b.TempDir()
 	t0 := time.Now()
@@ -210,6 +211,7 @@ func BenchmarkDashboardOverview16Units24h(b *testing.B) {
 // the same files fetched again with Accept-Encoding: gzip only, as a browser without brotli
 // would.
 func BenchmarkDashboardFirstLoadBytes(b *testing.B) {
+	chromiumPath(b)
 	c := benchCluster(b, "--units", "3")
 	page := newTab(b, c)
 	page.do("open the overview", chromedp.Navigate(page.base+"/overview"))
@@ -266,6 +268,7 @@ func gzipSize(b *testing.B, url string) int {
 // simulated minutes. PIOREACTORD_BENCH_SIM_HOURS sets how long (default 1 simulated hour =
 // 1 wall minute; the figure is 10 h = 10 wall minutes).
 func BenchmarkDashboardHeap16Units(b *testing.B) {
+	chromiumPath(b)
 	hours := 1.0
 	if v := os.Getenv("PIOREACTORD_BENCH_SIM_HOURS"); v != "" {
 		h, err := strconv.ParseFloat(v, 64)
@@ -331,6 +334,7 @@ func BenchmarkDashboardHeap16Units(b *testing.B) {
 // overview with live data at --speed 60. Chromium's own CPU is in other processes and is not
 // counted. Figures are % of one core (getrusage of this process: user + system).
 func BenchmarkDashboardLeaderCPU5Tabs(b *testing.B) {
+	chromiumPath(b)
 	const window = 20 * time.Second
 	names := units(16)
 	c := benchCluster(b, "--units", "16", "--speed", "60", "--demo")

@@ -20,6 +20,7 @@ import (
 // an export downloads a ZIP whose CSV has rows; a config with a syntax error shows the
 // daemon's error at its line; a unit added in the inventory gets assigned.
 func TestDashboardDataPages(t *testing.T) {
+	chromiumPath(t) // skip (or fail under CI) before starting a daemon
 	c := startCluster(t, "--units", "1", "--speed", "60", "--demo")
 	page := newTab(t, c)
 

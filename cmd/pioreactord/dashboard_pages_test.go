@@ -13,6 +13,7 @@ import (
 
 // The overview draws every unit's OD line from history, then keeps adding the live readings.
 func TestDashboardOverviewODLinesGainPoints(t *testing.T) {
+	chromiumPath(t) // skip (or fail under CI) before starting a daemon
 	c := startCluster(t, "--units", "3", "--speed", "60", "--demo")
 	b := newTab(t, c)
 	b.open("/overview", "overview")
@@ -26,6 +27,7 @@ func TestDashboardOverviewODLinesGainPoints(t *testing.T) {
 // the target RPM (retained on MQTT), pause, resume, stop; start a turbidostat through the
 // automation form (its settings retained on MQTT); stop all activity.
 func TestDashboardPioreactorsControls(t *testing.T) {
+	chromiumPath(t) // skip (or fail under CI) before starting a daemon
 	c := startCluster(t, "--units", "2", "--speed", "20")
 	b := newTab(t, c)
 	b.open("/pioreactors", "pioreactors")
@@ -94,6 +96,7 @@ func TestDashboardPioreactorsControls(t *testing.T) {
 // A job added to the job table shows on the Pioreactors page from its descriptor alone:
 // its name, its settings with their units, start, an edit and stop.
 func TestDashboardShowsAJobAddedToTheTable(t *testing.T) {
+	chromiumPath(t) // skip (or fail under CI) before starting a daemon
 	testJobs = []supervisor.Spec{aeratorSpec()}
 	t.Cleanup(func() { testJobs = nil }) // runs after the daemon stopped (cleanups run last-in first-out)
 	c := startCluster(t, "--units", "1", "--speed", "20")

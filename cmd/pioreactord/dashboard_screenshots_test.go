@@ -22,6 +22,7 @@ func TestDashboardScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	chromiumPath(t) // skip (or fail under CI) before starting a daemon
 	c := startCluster(t, "--units", "3", "--speed", "60", "--demo")
 	b := newTab(t, c)
 	units := []string{"pio01", "pio02", "pio03"}
