@@ -15,13 +15,15 @@ export function AutomationDialog({ open, onClose, unit, exp, kind, onStarted }) 
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState(false);
   const chosen = automations.find((a) => a.automation_name === name) || automations[0];
+  // The fields start at the chosen automation's defaults; the choice itself is only defaulted
+  // (to the first) while nothing valid is chosen, so a list arriving late cannot undo a pick.
   useEffect(() => {
     if (!chosen) return;
-    setName(chosen.automation_name);
+    if (chosen.automation_name !== name) { setName(chosen.automation_name); return; }
     const f = {};
     for (const x of chosen.fields || []) f[x.key] = x.default ?? '';
     setFields(f);
-  }, [chosen?.automation_name, automations.length]);
+  }, [chosen?.automation_name, name]);
   const submit = async (ev) => {
     ev.preventDefault();
     setErr(null); setBusy(true);

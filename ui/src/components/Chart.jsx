@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, enc } from '../lib/api.js';
 import { subscribe } from '../lib/mqtt.js';
 import { photodiodeAngles } from '../lib/config.js';
-import { parseUTC, unitColor, formatClock } from '../lib/format.js';
+import { parseUTC, unitColor } from '../lib/format.js';
 
 const PARTITIONED = new Set(['od_readings', 'raw_od_readings']); // series per photodiode angle
 const MAX_ROWS = 6000; // live points beyond this thin the oldest half, so memory stays bounded
@@ -149,23 +149,29 @@ function size(el) {
   return { width: w, height: Math.round(Math.min(300, Math.max(180, w * 0.45))) };
 }
 
-// render (re)builds the uPlot data table: one x column (the union of every series' x), one y
-// column per series, nulls where a series has no point (spanGaps joins across them).
+// render draws the series with uPlot's faceted mode (mode 2): each series keeps its own x
+// values, so memory and drawing grow with the points received, not with units × the union of
+// every unit's timestamps (what one shared x column would cost: each unit reads at its own
+// instants). The legend names the series; values are not tracked under the cursor.
 function render(el, plot, s, { d, units, labels, scale, partitioned }) {
   const keys = [...s.series.keys()].sort();
-  const data = uPlot.join(keys.map((k) => [s.series.get(k).xs, s.series.get(k).ys]));
-  if (keys.length === 0) { data.length = 0; data.push([]); }
+  const data = [null, ...keys.map((k) => [s.series.get(k).xs, s.series.get(k).ys])];
   const counts = {};
   keys.forEach((k) => { const u = unitOf(k, partitioned); counts[u] = (counts[u] || 0) + s.series.get(k).xs.length; });
   el.closest('[data-chart]')?.setAttribute('data-unit-points', JSON.stringify(counts));
   const shape = keys.join('|');
   if (plot.current && plot.current._shape === shape) { plot.current.setData(data); return; }
   plot.current?.destroy();
+  plot.current = null;
+  if (keys.length === 0) return; // nothing to draw yet: the first point rebuilds it
   const decimals = d.fixed_decimals ?? 2;
   const stepped = !d.interpolation || d.interpolation.startsWith('step');
   const paths = stepped ? uPlot.paths.stepped({ align: d.interpolation === 'stepBefore' ? -1 : 1 }) : uPlot.paths.linear();
   const domain = Array.isArray(d.y_axis_domain) ? d.y_axis_domain : null;
+  const narrow = el.clientWidth < 500;
+  const font = narrow ? '11px system-ui, sans-serif' : '12px system-ui, sans-serif';
   const opts = {
+    mode: 2,
     ...size(el),
     scales: {
       x: { time: scale !== 'hours' },
@@ -177,13 +183,15 @@ function render(el, plot, s, { d, units, labels, scale, partitioned }) {
       } },
     },
     axes: [
-      { label: scale === 'hours' ? 'Elapsed time, h' : '', values: scale === 'hours' ? undefined : (u, vals) => vals.map((v) => formatClock(v * 1000)) },
-      { label: d.y_axis_label, size: 60, values: (u, vals) => vals.map((v) => v.toFixed(Math.min(decimals, 4))) },
+      { label: scale === 'hours' ? 'Elapsed time, h' : '', font, labelFont: font, space: narrow ? 70 : 90,
+        values: scale === 'hours' ? undefined : (u, vals) => vals.map((v) => axisClock(v * 1000, u.scales.x)) },
+      { label: d.y_axis_label, font, labelFont: font, labelSize: 18, size: narrow ? 46 : 56,
+        values: (u, vals) => vals.map((v) => v.toFixed(Math.min(decimals, 4))) },
     ],
-    legend: { show: true, live: true },
-    cursor: { drag: { x: true, y: false } },
+    legend: { show: true, live: false },
+    cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false } },
     series: [
-      { label: scale === 'hours' ? 'h' : 'time', value: (u, v) => (v == null ? '' : scale === 'hours' ? `${v.toFixed(2)} h` : formatClock(v * 1000, true)) },
+      {},
       ...keys.map((k) => {
         const u = unitOf(k, partitioned);
         const angle = partitioned ? k.slice(k.lastIndexOf('-') + 1) : '';
@@ -192,14 +200,21 @@ function render(el, plot, s, { d, units, labels, scale, partitioned }) {
           label: angle ? `${name} ${angle}°` : name,
           stroke: unitColor(u, units),
           dash: partitioned && angle !== firstAngle(keys, u) ? [6, 4] : undefined,
-          width: 1.5, spanGaps: true, paths, points: { show: false },
-          value: (p, v) => (v == null ? '' : v.toFixed(decimals)),
+          width: 1.5, paths, points: { show: false },
+          facets: [{ scale: 'x', auto: true }, { scale: 'y', auto: true }],
         };
       }),
     ],
   };
   plot.current = new uPlot(opts, data, el);
   plot.current._shape = shape;
+}
+
+// axisClock labels the time axis: hours and minutes, with the day when the window spans days.
+function axisClock(ms, x) {
+  const d = new Date(ms);
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return x && x.max - x.min > 86400 ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}` : hm;
 }
 
 function firstAngle(keys, unit) {
