@@ -183,7 +183,7 @@ function render(el, plot, s, { d, units, labels, scale, partitioned }) {
       } },
     },
     axes: [
-      { label: scale === 'hours' ? 'Elapsed time, h' : '', font, labelFont: font, space: narrow ? 70 : 90,
+      { label: scale === 'hours' ? 'Elapsed time, h' : undefined, font, labelFont: font, labelSize: 18, space: narrow ? 70 : 90,
         values: scale === 'hours' ? undefined : (u, vals) => vals.map((v) => axisClock(v * 1000, u.scales.x)) },
       { label: d.y_axis_label, font, labelFont: font, labelSize: 18, size: narrow ? 46 : 56,
         values: (u, vals) => vals.map((v) => v.toFixed(Math.min(decimals, 4))) },
