@@ -66,9 +66,10 @@ ui-node:
 screenshots: ui test-deps
 	PIOREACTORD_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run TestDashboardScreenshots -v ./cmd/pioreactord/
 
-## ui-bench: the dashboard's figures (time to a drawn overview, bytes, browser heap, leader CPU)
+## ui-bench: the dashboard's figures (time to a drawn overview, bytes, browser heap, leader CPU);
+## PIOREACTORD_BENCH_SIM_HOURS=10 watches the heap for 10 simulated hours (10 wall minutes)
 ui-bench: ui test-deps
-	$(GO) test -run '^$$' -bench Dashboard -benchtime 1x -v ./cmd/pioreactord/
+	$(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 60m -v ./cmd/pioreactord/
 
 ## lint: gofmt, go vet and staticcheck must be clean
 lint:

@@ -30,30 +30,17 @@ import (
 //
 //	go test -run '^$' -bench Dashboard -benchtime 1x -v ./cmd/pioreactord/
 
-// benchCluster starts `pioreactord --sim` in-process for a benchmark. startCluster (e2e_test.go)
-// takes a *testing.T; this is its start loop for a *testing.B, reusing its types and patterns.
+// benchCluster starts `pioreactord --sim` in-process for a benchmark (startCluster) and waits
+// until its simulated workers are assigned.
 func benchCluster(b *testing.B, extra ...string) *simCluster {
 	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &simCluster{stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
-	args := append([]string{"--sim", "--data-dir", b.TempDir(), "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--unit", "leader"}, extra...)
-	go func() { c.done <- run(ctx, args, c.out, c.out) }()
-	b.Cleanup(func() {
-		cancel()
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			b.Errorf("daemon did not stop within 10 s")
-		}
-	})
+	c := startCluster(b, extra...)
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out := c.out.String()
-		if m, n := apiLine.FindStringSubmatch(out), mqttLine.FindStringSubmatch(out); m != nil && n != nil && strings.Contains(out, "simulated workers assigned") {
-			c.http, c.mqtt = m[1], n[1]
+		if strings.Contains(c.out.String(), "simulated workers assigned") {
 			return c
 		}
 	}
-	b.Fatalf("daemon did not start:\n%s", c.out.String())
+	b.Fatalf("the simulated workers were not assigned:\n%s", c.out.String())
 	return nil
 }
 

@@ -34,7 +34,7 @@ var (
 	mqttLine = regexp.MustCompile(`MQTT\s+(\S+)`)
 )
 
-func startCluster(t *testing.T, extra ...string) *simCluster {
+func startCluster(t testing.TB, extra ...string) *simCluster {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &simCluster{stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
@@ -56,7 +56,7 @@ func startCluster(t *testing.T, extra ...string) *simCluster {
 }
 
 // shutdown is a SIGTERM: every job stops and run returns nil within 5 s.
-func (c *simCluster) shutdown(t *testing.T) {
+func (c *simCluster) shutdown(t testing.TB) {
 	if c.stop == nil {
 		return
 	}
