@@ -27,7 +27,7 @@ func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]superv
 		jobs.NewBioreactorSpec(dosing),
 		jobs.NewStirringSpec(dosing.Calibrations),
 		jobs.NewODReadingSpec(od),
-		jobs.NewGrowthRateSpec(cache),
+		jobs.NewGrowthRateSpec(od),
 		jobs.NewTemperatureAutomationSpec(jobs.TemperatureAutomations()),
 		jobs.NewDosingAutomationSpec(dosing, jobs.DosingAutomations()),
 		jobs.NewLEDAutomationSpec(jobs.LEDAutomations()),

@@ -110,7 +110,7 @@ func newUnit(t *testing.T, name string, seed int64, speed int, bus *pubsub.Bus, 
 	sup, err := supervisor.New(supervisor.Config{Unit: name, Leader: "leader", Dialer: bus, Registry: db.Registry(),
 		Board: plant.Board(), Clock: clocktest.NewLate(clock.Real{}, time.Duration(speed)*time.Millisecond, uint64(seed)), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Conf: conf,
 		Jobs: []supervisor.Spec{jobs.NewBioreactorSpec(dosing), jobs.NewStirringSpec(nil), jobs.NewODReadingSpec(od),
-			jobs.NewGrowthRateSpec(cache), jobs.NewTemperatureAutomationSpec(jobs.TemperatureAutomations()), jobs.NewDosingAutomationSpec(dosing, jobs.DosingAutomations())},
+			jobs.NewGrowthRateSpec(od), jobs.NewTemperatureAutomationSpec(jobs.TemperatureAutomations()), jobs.NewDosingAutomationSpec(dosing, jobs.DosingAutomations())},
 		Autostart: []string{jobs.BioreactorJobName}})
 	if err != nil {
 		t.Fatal(err)

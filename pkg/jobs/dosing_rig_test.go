@@ -65,7 +65,7 @@ func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig
 	}
 	specs := []supervisor.Spec{NewAddMediaSpec(d), NewAddAltMediaSpec(d), NewRemoveWasteSpec(d),
 		NewCirculateMediaSpec(d), NewCirculateAltMediaSpec(d), NewDosingAutomationSpec(d, testDosingAutomations()), NewBioreactorSpec(d),
-		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(cacheDir), NewStirringSpec(nil), NewPumpsSpec(d)}
+		NewODReadingSpec(ODDeps{CacheDir: cacheDir}), NewGrowthRateSpec(ODDeps{CacheDir: cacheDir}), NewStirringSpec(nil), NewPumpsSpec(d)}
 	r := &dosingRig{simRig: newRig(t, rigConfig{specs: specs, params: &p, overrides: overrides}),
 		dosing: d, cacheDir: cacheDir, events: &eventLog{}}
 	obs, err := r.bus.Dial(context.Background(), pubsub.Options{ClientID: "dosing-observer"})

@@ -108,7 +108,7 @@ func TestConfigDurationsOutOfRange(t *testing.T) {
 	build := map[string]func(supervisor.Options) (supervisor.Job, error){
 		"stirring":    NewStirringSpec(nil).New,
 		"od_reading":  NewODReadingSpec(ODDeps{}).New,
-		"growth_rate": NewGrowthRateSpec("").New,
+		"growth_rate": NewGrowthRateSpec(ODDeps{}).New,
 		"dosing":      NewDosingAutomationSpec(d, testDosingAutomations()).New,
 		"od_blank":    NewODBlankSpec(ODDeps{CacheDir: t.TempDir()}).New,
 	}

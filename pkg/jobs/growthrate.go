@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -47,29 +46,20 @@ const grDiscard = 5
 
 const growthRateSection = "growth_rate_calculating.config"
 
-// NewGrowthRateSpec is the job table entry; cacheDir is the unit's persistent cache directory
-// (where the experiment's normalisation factors are kept), "" for none. The unit's
-// estimators are the folder beside it (estimatorsBeside).
-func NewGrowthRateSpec(cacheDir string) supervisor.Spec {
+// NewGrowthRateSpec is the job table entry. It reads what od_reading writes, so it takes the
+// same deps: d.CacheDir keeps the experiment's normalisation factors ("" for none), and an
+// active fused-OD estimator in d.Estimators makes an XR unit read od_fused.
+func NewGrowthRateSpec(d ODDeps) supervisor.Spec {
 	return supervisor.Spec{Name: growthRateJobName, New: func(o supervisor.Options) (supervisor.Job, error) {
-		g, err := newGrowthRate(o, unitCache{dir: cacheDir})
+		g, err := newGrowthRate(o, unitCache{dir: d.CacheDir})
 		if err != nil {
 			return nil, err
 		}
-		if g.fused, err = readsFusedOD(o, estimatorsBeside(cacheDir)); err != nil {
+		if g.fused, err = readsFusedOD(o, d.Estimators); err != nil {
 			return nil, err
 		}
 		return g, nil
 	}}
-}
-
-// estimatorsBeside is the unit's estimator folder: "estimators" beside its cache folder, as
-// the daemon lays a unit's folder out (cache, calibrations, estimators); "" for no cache.
-func estimatorsBeside(cacheDir string) string {
-	if cacheDir == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(cacheDir), "estimators")
 }
 
 // readsFusedOD reports whether growth rate reads od_fused: on an XR model with an active

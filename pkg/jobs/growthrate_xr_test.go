@@ -38,7 +38,8 @@ func TestGrowthRateReadsFusedODOnXR(t *testing.T) {
 				if c.estimator {
 					writeEstimator(t, filepath.Join(unitDir, "estimators"), 80)
 				}
-				r := newODRig(t, warmParams(), cache, [3]string{"growth_rate_calculating.config", "samples_for_od_statistics", "3"})
+				r := newODRigDeps(t, warmParams(), ODDeps{CacheDir: cache, Simulated: true, Estimators: filepath.Join(unitDir, "estimators")},
+					[3]string{"growth_rate_calculating.config", "samples_for_od_statistics", "3"})
 				defer r.close()
 				env := map[string]string{"EXPERIMENT": "exp", "MODEL_NAME": c.model.Name, "MODEL_VERSION": c.model.Version}
 				if err := r.sup.StartJob(context.Background(), "growth_rate_calculating", contract.RunRequest{Env: env}); err != nil {

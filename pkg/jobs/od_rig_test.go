@@ -17,7 +17,7 @@ type odRig struct {
 
 // odSpecs are the OD family's job table entries on one unit's deps, as the daemon builds them.
 func odSpecs(d ODDeps) []supervisor.Spec {
-	return []supervisor.Spec{NewODReadingSpec(d), NewGrowthRateSpec(d.CacheDir), NewODBlankSpec(d), NewSelfTestSpec(d), NewStirringSpec(nil)}
+	return []supervisor.Spec{NewODReadingSpec(d), NewGrowthRateSpec(d), NewODBlankSpec(d), NewSelfTestSpec(d), NewStirringSpec(nil)}
 }
 
 // newODRig builds a unit on plant parameters p with the default config overridden by
