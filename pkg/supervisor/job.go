@@ -3,10 +3,10 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"github.com/pioreactor/pioreactord/pkg/contract"
 	"strconv"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
+	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
 // Job is one activity. Run declares its settings, prepares hardware, calls rt.Ready, then works
