@@ -46,6 +46,9 @@ func (d *daemon) bootstrapSim(ctx context.Context) error {
 			return err
 		}
 		req.Header.Set("content-type", "application/json")
+		if key := d.apiKey(); key != "" { // a --sim config may set one too
+			req.Header.Set("Authorization", "Basic "+key)
+		}
 		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {
 			return err
