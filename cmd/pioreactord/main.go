@@ -20,6 +20,7 @@ import (
 
 	"github.com/pioreactor/pioreactord/pkg/api"
 	"github.com/pioreactor/pioreactord/pkg/clock"
+	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/ingest"
 	"github.com/pioreactor/pioreactord/pkg/logging"
@@ -152,6 +153,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	g.Go(func() error { return d.servers[0].srv.Run(gctx, d.servers[0].ln) })
+	calls := cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()})
+	for _, u := range d.units {
+		g.Go(func() error {
+			learnModel(gctx, calls, d.conf.LeaderHostname(), u.name, u.model, modelRetry, d.log)
+			return nil
+		})
+	}
 	d.printBanner()
 	err = g.Wait()
 	if d.leaderConn != nil {

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net/url"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/pioreactor/pioreactord/pkg/api"
 	"github.com/pioreactor/pioreactord/pkg/atomicfile"
+	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
@@ -81,4 +86,58 @@ func (u unitAPI) SetModel(m contract.Model) error {
 		return errors.New("this unit keeps no model")
 	}
 	return u.u.model.Set(m)
+}
+
+// modelRetry is how often a unit asks again for its model while the leader cannot answer.
+const modelRetry = 30 * time.Second
+
+// leaderCalls reaches the leader's API (*cluster.Client does).
+type leaderCalls interface {
+	Do(ctx context.Context, units []string, r cluster.Request) cluster.Results
+}
+
+// learnModel asks the leader for the model its inventory holds for unit (GET
+// /api/workers/<unit>/model) and keeps it, so a worker registered with a model that never
+// changed knows it from the start, not only from the run requests the leader sends. It asks
+// again every retry while the leader cannot be reached or fails (5xx), and stops at any other
+// answer: a 404 means the unit is not in the inventory or has no model yet, and the leader
+// pushes the model when one is set (POST /unit_api/hardware/check).
+func learnModel(ctx context.Context, calls leaderCalls, leader, unit string, m *unitModel, retry time.Duration, log *slog.Logger) {
+	for {
+		r := calls.Do(ctx, []string{leader}, cluster.Request{Path: "/api/workers/" + url.PathEscape(unit) + "/model"})
+		if len(r) == 1 && r[0].OK {
+			var w api.WorkerModel
+			if err := json.Unmarshal(r[0].Value, &w); err != nil {
+				log.Warn("read the unit's model from the leader", "unit", unit, "err", err)
+				return
+			}
+			model := contract.Model{Name: w.ModelName, Version: w.ModelVersion}
+			if !model.Known() || model == m.leaders() {
+				return
+			}
+			if err := m.Set(model); err != nil {
+				log.Warn("keep the unit's model", "unit", unit, "err", err)
+				return
+			}
+			log.Info("bioreactor model from the leader's inventory", "unit", unit, "model", model.Name, "version", model.Version)
+			return
+		}
+		if len(r) != 1 || !r[0].Retryable {
+			return
+		}
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// leaders is the model the leader sent last (the environment's override aside).
+func (m *unitModel) leaders() contract.Model {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.kept
 }

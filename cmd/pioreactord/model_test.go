@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 )
 
@@ -50,5 +55,98 @@ func TestUnitModel(t *testing.T) {
 				t.Fatalf("after a restart: %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// fakeLeader answers GET /api/workers/<unit>/model from a script of results, one per call.
+type fakeLeader struct {
+	results []cluster.Result
+	calls   int
+}
+
+func (f *fakeLeader) Do(_ context.Context, units []string, r cluster.Request) cluster.Results {
+	i := min(f.calls, len(f.results)-1)
+	f.calls++
+	res := f.results[i]
+	res.Unit = units[0]
+	return cluster.Results{res}
+}
+
+// TestLearnModel: a unit keeps the model the leader's inventory holds for it; it asks again
+// while the leader cannot be reached or fails, and stops at a refusal (not registered).
+func TestLearnModel(t *testing.T) {
+	t.Parallel()
+	xr := contract.Model{Name: "pioreactor_40ml_XR", Version: "1.5"}
+	ok := cluster.Result{OK: true, Value: json.RawMessage(`{"pioreactor_unit":"pio01","model_name":"pioreactor_40ml_XR","model_version":"1.5","reactor_capacity_ml":40}`)}
+	down := cluster.Result{Retryable: true, Error: &cluster.Failure{Kind: cluster.ConnectionError, Message: "refused"}}
+	status := 404
+	unknown := cluster.Result{StatusCode: &status, Error: &cluster.Failure{Kind: cluster.HTTPError, Message: "Worker not found"}}
+	for _, c := range []struct {
+		name      string
+		results   []cluster.Result
+		wantCalls int
+		want      contract.Model
+	}{
+		{"the inventory's model", []cluster.Result{ok}, 1, xr},
+		{"leader down, then up", []cluster.Result{down, down, ok}, 3, xr},
+		{"not in the inventory", []cluster.Result{unknown, ok}, 1, contract.Model{}},
+		{"a model-less answer", []cluster.Result{{OK: true, Value: json.RawMessage(`{"pioreactor_unit":"pio01"}`)}}, 1, contract.Model{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "model.json")
+			m, err := openUnitModel(path, contract.Model{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &fakeLeader{results: c.results}
+			learnModel(context.Background(), f, "leader", "pio01", m, time.Millisecond, slog.New(slog.DiscardHandler))
+			if f.calls != c.wantCalls || m.Model() != c.want {
+				t.Fatalf("%d calls, model %+v; want %d calls, %+v", f.calls, m.Model(), c.wantCalls, c.want)
+			}
+			if again, err := openUnitModel(path, contract.Model{}); err != nil || again.Model() != c.want {
+				t.Fatalf("after a restart: %+v (%v), want %+v", again.Model(), err, c.want)
+			}
+		})
+	}
+	t.Run("stops when the daemon does", func(t *testing.T) {
+		t.Parallel()
+		m, err := openUnitModel(filepath.Join(t.TempDir(), "model.json"), contract.Model{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		f := &fakeLeader{results: []cluster.Result{down}}
+		learnModel(ctx, f, "leader", "pio01", m, time.Hour, slog.New(slog.DiscardHandler))
+		if f.calls != 1 {
+			t.Fatalf("%d calls after the daemon stopped, want 1", f.calls)
+		}
+	})
+}
+
+// TestSimWorkersLearnTheirModel: under --sim --demo the workers are registered as 40 ml v1.5
+// units, and each keeps that model from the leader's inventory at start.
+func TestSimWorkersLearnTheirModel(t *testing.T) {
+	dir := t.TempDir()
+	startCluster(t, "--units", "2", "--demo", "--data-dir", dir)
+	want := contract.Model{Name: "pioreactor_40ml", Version: "1.5"}
+	for _, u := range []string{"pio01", "pio02"} {
+		path := filepath.Join(dir, u, "model.json")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var got contract.Model
+			m, err := openUnitModel(path, contract.Model{})
+			if err == nil {
+				got = m.Model()
+			}
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s keeps %+v (%v), want %+v", u, got, err, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
