@@ -43,6 +43,7 @@ type daemon struct {
 	unitConfigPath string
 	addresses      *addressBook
 	profiles       *leaderProfiles // the leader's experiment profiles (nil on a worker)
+	models         []api.Model     // the model registry: the leader's GET /api/models, each unit's vessel
 	dashboardBuilt bool            // the leader serves a built dashboard (false: the "make ui" page)
 }
 
@@ -101,7 +102,9 @@ func (d *daemon) open(ctx context.Context) error {
 	}
 	d.addresses = &addressBook{conf: d.conf, known: map[string]string{}}
 
-	deps := unitDeps{dataDir: o.dataDir, leader: d.conf.LeaderHostname(), dialer: d.dialer, clock: d.clock, log: d.log, conf: d.conf}
+	d.models = api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)
+	deps := unitDeps{dataDir: o.dataDir, leader: d.conf.LeaderHostname(), dialer: d.dialer, clock: d.clock, log: d.log, conf: d.conf,
+		models: d.models}
 	own := deps
 	if o.sim && o.role != "leader" && o.role != "both" {
 		own.simSeed = seedFor(o.unit)
@@ -181,14 +184,15 @@ func (d *daemon) buildAPIs(ctx context.Context, conn pubsub.Client) error {
 		leader = &api.Leader{Store: d.store, Publisher: d.leaderConn, Name: d.opts.unit,
 			Cluster: cluster.New(cluster.Config{Resolve: d.addresses.resolve, APIKey: d.apiKey()}), Addresses: d.conf.Section(config.SecAddresses),
 			ConfigHistory: api.NewConfigHistoryFile(filepath.Join(d.opts.dataDir, "config_history.jsonl")),
-			Models:        api.LoadModels(filepath.Join(dotPioreactor(), "models"), d.log)}
+			Models:        d.models}
 		leader.Simulation = d.opts.sim
 		leader.Profiles = d.profiles.api()
 	}
 	for i := range d.servers {
 		u := d.servers[i].u
 		cfg := api.Config{Unit: d.servers[i].sup, Log: d.log, Now: d.clock.Now, Version: version, APIKey: d.apiKey(),
-			Publisher: conn, Calibrations: u.dosing.Calibrations, Bioreactor: bioreactorBook{u.dosing.Bioreactor, d.conf}}
+			Publisher: conn, Calibrations: u.dosing.Calibrations, Bioreactor: bioreactorBook{u.dosing.Bioreactor, d.conf},
+			ModelCapacityML: func() float64 { return u.dosing.Bioreactor.Vessel().CapacityML }}
 		if shared := d.sharedConfigPath(); shared != "" {
 			cfg.ConfigFiles = &api.ConfigFiles{Shared: shared, Unit: d.unitConfigPath}
 			cfg.CheckConfig = checkSavedConfig

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"sync"
 
 	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
@@ -9,27 +10,46 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/jobs"
 )
 
-// descriptorsOf renders a unit's UI descriptors: the built-ins from its job table once, the
-// ui/ folders of $DOT_PIOREACTOR (the user's, then the plugins') whenever a file in them
+// descriptorsOf renders a unit's UI descriptors: the built-ins from its job table, again
+// when the unit's vessel changed (a model learned later moves the volume bounds), the ui/
+// folders of $DOT_PIOREACTOR (the user's, then the plugins') whenever a file in them
 // changed, so a dropped-in file shows at the next page load.
 func (d *daemon) descriptorsOf(u *unit) func() descriptor.Set {
-	base := descriptor.Builtin(u.sup.Specs(), descriptor.Options{Bioreactor: bioreactorBounds(u, d.conf), Simulation: d.opts.sim})
+	conf, sim, log := d.conf, d.opts.sim, d.log
 	dot := dotPioreactor()
 	folders := []descriptor.Folder{
 		{Path: filepath.Join(dot, "ui"), Source: "user"},
 		{Path: filepath.Join(dot, "plugins", "ui"), Source: "plugins"},
 	}
-	return descriptor.NewLoader(base, d.log, folders...).Set
+	var (
+		mu     sync.Mutex
+		vessel jobs.Vessel
+		loader *descriptor.Loader
+	)
+	return func() descriptor.Set {
+		var v jobs.Vessel // zero: no book, no bounds
+		if u.dosing != nil && u.dosing.Bioreactor != nil {
+			v = u.dosing.Bioreactor.Vessel()
+		}
+		mu.Lock()
+		if loader == nil || v != vessel {
+			var bounds map[string]descriptor.Bounds
+			if v != (jobs.Vessel{}) {
+				bounds = bioreactorBounds(v, conf)
+			}
+			base := descriptor.Builtin(u.sup.Specs(), descriptor.Options{Bioreactor: bounds, Simulation: sim})
+			vessel, loader = v, descriptor.NewLoader(base, log, folders...)
+		}
+		l := loader
+		mu.Unlock()
+		return l.Set()
+	}
 }
 
 // bioreactorBounds are the unit's canonical bioreactor variables: the defaults of
 // [bioreactor] and the ranges the bookkeeping accepts (volumes up to the vessel's capacity,
 // the fraction up to 1, the cumulative volumes unbounded).
-func bioreactorBounds(u *unit, conf *config.Config) map[string]descriptor.Bounds {
-	if u.dosing == nil || u.dosing.Bioreactor == nil {
-		return nil
-	}
-	vessel := u.dosing.Bioreactor.Vessel()
+func bioreactorBounds(vessel jobs.Vessel, conf *config.Config) map[string]descriptor.Bounds {
 	defaults, err := jobs.BioreactorDefaults(conf, vessel)
 	if err != nil {
 		d, _ := jobs.BioreactorDefaults(config.LoadDefault(), vessel) // the bookkeeping refuses to start anyway

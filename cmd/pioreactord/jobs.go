@@ -10,9 +10,10 @@ import (
 // unitJobs is the job table of one unit. dir holds the unit's calibrations and caches (one
 // calibration store per folder per process, shared with the API). workers is the leader's
 // inventory on the leader's own unit (its monitor watches for lost workers), else nil.
-func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness) ([]supervisor.Spec, *jobs.Dosing, error) {
+// vessel is the unit's model now (unitModel.vessel), which the dosing guards ask at each check.
+func unitJobs(dir string, simulated bool, workers jobs.WorkerLiveness, vessel func() jobs.Vessel) ([]supervisor.Spec, *jobs.Dosing, error) {
 	cache := filepath.Join(dir, "cache")
-	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), cache, jobs.Vessel{})
+	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), cache, vessel)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pioreactor/pioreactord/pkg/atomicfile"
 	"github.com/pioreactor/pioreactord/pkg/cluster"
 	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/jobs"
 )
 
 // unitModel is what a unit knows of its bioreactor model (docs/hardware.md, "Bioreactor
@@ -46,6 +47,21 @@ func openUnitModel(path string, env contract.Model) (*unitModel, error) {
 		return nil, fmt.Errorf("read the unit's model: %w", err)
 	}
 	return m, nil
+}
+
+// vessel is the unit's vessel now: its model's capacity and maximum fill in models (the
+// registry of GET /api/models); the zero Vessel, which the book takes for the 40 ml model,
+// when the model is unknown or not registered.
+func (m *unitModel) vessel(models []api.Model) func() jobs.Vessel {
+	return func() jobs.Vessel {
+		model := m.Model()
+		for _, r := range models {
+			if r.ModelName == model.Name && r.ModelVersion == model.Version {
+				return jobs.Vessel{CapacityML: r.ReactorCapacityML, MaxFillML: r.ReactorMaxFillVolumeML}
+			}
+		}
+		return jobs.Vessel{}
+	}
 }
 
 // modelFromEnv is the process's local override (zero unless both are set).

@@ -8,8 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pioreactor/pioreactord/pkg/api"
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/cluster"
+	"github.com/pioreactor/pioreactord/pkg/config"
 	"github.com/pioreactor/pioreactord/pkg/contract"
+	"github.com/pioreactor/pioreactord/pkg/descriptor"
+	"github.com/pioreactor/pioreactord/pkg/jobs"
+	"github.com/pioreactor/pioreactord/pkg/pubsub"
 )
 
 // TestUnitModel: the model the leader sends is the unit's, and still is after a restart; the
@@ -56,6 +62,70 @@ func TestUnitModel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnitVessel: a unit's dosing book, and the volume bounds of its descriptors, follow the
+// model it keeps, looked up in the model registry (a user model included) as soon as it is
+// learned; a model unknown or not registered is the 40 ml one.
+func TestUnitVessel(t *testing.T) {
+	t.Parallel()
+	custom := api.Model{ModelName: "my_vial", ModelVersion: "2.0", ReactorCapacityML: 30, ReactorMaxFillVolumeML: 25}
+	models := append(api.BuiltinModels(), custom)
+	ml40, ml20 := jobs.Vessel40ml, jobs.Vessel{CapacityML: 20, MaxFillML: 18}
+	for _, c := range []struct {
+		name  string
+		model *contract.Model // what the leader sends, if anything
+		want  jobs.Vessel
+	}{
+		{"told nothing", nil, ml40},
+		{"20 ml v1.5", &contract.Model{Name: "pioreactor_20ml", Version: "1.5"}, ml20},
+		{"20 ml v1.0", &contract.Model{Name: "pioreactor_20ml", Version: "1.0"}, ml20},
+		{"20 ml XR", &contract.Model{Name: "pioreactor_20ml_XR", Version: "1.5"}, ml20},
+		{"40 ml XR", &contract.Model{Name: "pioreactor_40ml_XR", Version: "1.5"}, ml40},
+		{"not registered", &contract.Model{Name: "pioreactor_20ml", Version: "9.9"}, ml40},
+		{"a user model", &contract.Model{Name: "my_vial", Version: "2.0"}, jobs.Vessel{CapacityML: 30, MaxFillML: 25}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			conf := config.LoadDefault()
+			u, err := openUnit("pio01", unitDeps{dataDir: t.TempDir(), leader: "leader", dialer: pubsub.NewBus(), clock: clock.Real{},
+				log: slog.New(slog.DiscardHandler), conf: conf, models: models})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer u.close()
+			d := &daemon{conf: conf, log: slog.New(slog.DiscardHandler)}
+			descriptors := d.descriptorsOf(u)
+			if got := volumeMax(t, descriptors()); got != 40 {
+				t.Fatalf("descriptors before the model: max %v, want 40", got)
+			}
+			if c.model != nil {
+				if err := (unitAPI{u: u}).SetModel(*c.model); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := u.dosing.Bioreactor.Vessel(); got != c.want {
+				t.Fatalf("vessel %+v, want %+v", got, c.want)
+			}
+			if got := volumeMax(t, descriptors()); got != c.want.CapacityML {
+				t.Fatalf("descriptors: current_volume_ml max %v, want %v", got, c.want.CapacityML)
+			}
+		})
+	}
+}
+
+// volumeMax is the bound of current_volume_ml in the bioreactor collection of s.
+func volumeMax(t *testing.T, s descriptor.Set) float64 {
+	t.Helper()
+	for _, c := range s.Collections {
+		for _, st := range c.PublishedSettings {
+			if c.Key == "bioreactor" && st.Key == contract.CurrentVolumeML && st.Max != nil {
+				return *st.Max
+			}
+		}
+	}
+	t.Fatal("no bound on current_volume_ml")
+	return 0
 }
 
 // fakeLeader answers GET /api/workers/<unit>/model from a script of results, one per call.

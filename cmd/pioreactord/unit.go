@@ -67,6 +67,9 @@ type unitDeps struct {
 	hardware bool
 	// extra jobs run on this unit only (the leader's experiment_profile).
 	extra []supervisor.Spec
+	// models is the model registry (api.LoadModels) the unit's vessel is looked up in; nil
+	// is the built-ins.
+	models []api.Model
 }
 
 func openUnit(name string, d unitDeps) (*unit, error) {
@@ -93,7 +96,16 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 		board = sim.WithHAT(plant.Board())
 		simPlant = plant
 	}
-	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0, leaderWorkers(d.leaderDB))
+	model, err := openUnitModel(filepath.Join(d.dataDir, name, "model.json"), modelFromEnv())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	models := d.models
+	if models == nil {
+		models = api.BuiltinModels()
+	}
+	table, dosing, err := unitJobs(filepath.Join(d.dataDir, name), d.simSeed > 0, leaderWorkers(d.leaderDB), model.vessel(models))
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("jobs of %s: %w", name, err)
@@ -105,11 +117,7 @@ func openUnit(name string, d unitDeps) (*unit, error) {
 			return nil, err
 		}
 	}
-	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB, estimators: calibration.OpenEstimators(dosing.Estimators)}
-	if u.model, err = openUnitModel(filepath.Join(d.dataDir, name, "model.json"), modelFromEnv()); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
+	u := &unit{name: name, db: db, dosing: dosing, leaderDB: d.leaderDB, estimators: calibration.OpenEstimators(dosing.Estimators), model: model}
 	if d.hardware {
 		if u.hw, err = openHardware(d.conf, d.clock, d.log); err != nil {
 			u.close()

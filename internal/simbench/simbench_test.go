@@ -89,7 +89,7 @@ func newUnit(t *testing.T, name string, seed int64, speed int, bus *pubsub.Bus, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), filepath.Join(dir, "cache"), jobs.Vessel{})
+	dosing, err := jobs.NewDosing(filepath.Join(dir, "calibrations"), filepath.Join(dir, "cache"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,9 +60,9 @@ type Config struct {
 	Publisher Publisher
 	// Bioreactor keeps the per-experiment vessel variables; nil keeps them in memory.
 	Bioreactor BioreactorStore
-	// ModelCapacityML caps the vessel volumes a bioreactor update accepts (the unit's
-	// model's reactor_capacity_ml); 0 means 40 (pioreactor_40ml).
-	ModelCapacityML float64
+	// ModelCapacityML caps the vessel volumes a bioreactor update accepts: the unit's
+	// model's reactor_capacity_ml now, asked at each update; nil or 0 means 40 (pioreactor_40ml).
+	ModelCapacityML func() float64
 	// Power reboots or powers off the machine; nil makes those routes answer 501.
 	Power Power
 	// Calibrations are this unit's calibration files; nil makes those routes answer 501.

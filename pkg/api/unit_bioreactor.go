@@ -104,9 +104,11 @@ func (s *Server) setBioreactorValues(c echo.Context) error {
 	if !topicSegment(exp) {
 		return badTopic(exp)
 	}
-	capacity := s.cfg.ModelCapacityML
-	if capacity <= 0 {
-		capacity = 40
+	capacity := 40.0
+	if s.cfg.ModelCapacityML != nil {
+		if c := s.cfg.ModelCapacityML(); c > 0 {
+			capacity = c
+		}
 	}
 	for _, v := range bioreactorVars {
 		x, ok := b.Values[v.name]

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pioreactor/pioreactord/pkg/cluster"
@@ -245,6 +246,44 @@ func TestBioreactor(t *testing.T) {
 	} {
 		if status, body := sc.call("PATCH", c.path, c.body); status != 400 {
 			t.Errorf("%s %s: %d %s", c.path, c.body, status, body)
+		}
+	}
+}
+
+// The volume cap of a bioreactor update is the unit's model's capacity at the time of the
+// update (a model learned later applies), 40 mL when it has none.
+func TestBioreactorCapacityFollowsModel(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	capacity := 0.0
+	s, err := New(Config{Unit: &fakeUnit{name: "pio01"}, Now: (&fakeClock{t: t0}).Now, ModelCapacityML: func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return capacity
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	for _, c := range []struct {
+		capacity float64
+		volume   string
+		status   int
+		want     string
+	}{
+		{0, "40", 200, `{"status":"success"}`},
+		{0, "40.5", 400, "reactor capacity of 40 mL"},
+		{40, "30", 200, `{"status":"success"}`},
+		{20, "20", 200, `{"status":"success"}`},
+		{20, "30", 400, "reactor capacity of 20 mL"},
+	} {
+		mu.Lock()
+		capacity = c.capacity
+		mu.Unlock()
+		status, body := call(t, srv.URL, "PATCH", "/unit_api/bioreactor/experiments/exp1", `{"values":{"current_volume_ml":`+c.volume+`}}`)
+		if status != c.status || !strings.Contains(body, c.want) {
+			t.Errorf("capacity %v, %s mL: %d %s", c.capacity, c.volume, status, body)
 		}
 	}
 }

@@ -31,6 +31,11 @@ type Vessel struct {
 // Vessel40ml is the pioreactor_40ml model, the default of a unit whose model is unknown.
 var Vessel40ml = Vessel{CapacityML: 40, MaxFillML: 36}
 
+// known reports whether v describes a vessel (both volumes positive and finite).
+func (v Vessel) known() bool {
+	return v.CapacityML > 0 && v.MaxFillML > 0 && !math.IsInf(v.CapacityML, 1) && !math.IsInf(v.MaxFillML, 1)
+}
+
 // BioreactorValues are one experiment's bioreactor variables, in mL (fraction 0–1).
 type BioreactorValues struct {
 	CurrentVolumeML           float64 `json:"current_volume_ml"`
@@ -96,8 +101,9 @@ func (v BioreactorValues) Validate(vessel Vessel) error {
 // Apply moves the values by one dosing event (docs/algorithms.md, "Bioreactor bookkeeping"): any `add_*` adds liquid,
 // `remove_waste` removes it down to the efflux tube; the alt-media fraction follows
 // add_media and add_alt_media. An unknown event, a volume that is not finite or beyond
-// ±maxDoseML (negative volumes are a stopped pump's corrections), or a volume above capacity
-// is an error and leaves the values unchanged.
+// ±maxDoseML (negative volumes are a stopped pump's corrections), or a volume raised above
+// capacity is an error and leaves the values unchanged. A volume already above it (the unit
+// learned a smaller model) may still go down.
 func (v BioreactorValues) Apply(event string, ml float64, vessel Vessel) (BioreactorValues, error) {
 	if math.IsNaN(ml) || math.IsInf(ml, 0) || math.Abs(ml) > maxDoseML {
 		return v, fmt.Errorf("%w: dosing event %s with volume %v (must be within ±%v mL)", ErrBadVolume, event, ml, maxDoseML)
@@ -138,7 +144,7 @@ func (v BioreactorValues) Apply(event string, ml float64, vessel Vessel) (Biorea
 	default:
 		return v, fmt.Errorf("unknown dosing event %q", event)
 	}
-	if out.CurrentVolumeML > vessel.CapacityML {
+	if out.CurrentVolumeML > vessel.CapacityML && out.CurrentVolumeML > vol {
 		return v, fmt.Errorf("%s of %v mL would bring the volume to %v mL, above the vessel's %v mL", event, ml, out.CurrentVolumeML, vessel.CapacityML)
 	}
 	return out, nil
@@ -168,7 +174,7 @@ func BioreactorDefaults(c *config.Config, vessel Vessel) (BioreactorValues, erro
 // publishes their values. Safe for concurrent use.
 type Bioreactor struct {
 	cache  unitCache
-	vessel Vessel
+	vessel func() Vessel // nil: the 40 ml model
 
 	mu    sync.Mutex
 	exps  map[string]BioreactorValues
@@ -176,23 +182,29 @@ type Bioreactor struct {
 }
 
 // NewBioreactor keeps the book in the unit cache at cacheDir ("" keeps it in memory only).
-// A zero vessel is the 40 ml model.
-func NewBioreactor(cacheDir string, vessel Vessel) *Bioreactor {
-	if vessel == (Vessel{}) {
-		vessel = Vessel40ml
-	}
+// vessel is the unit's model as it knows it now, asked at every check, so that a model
+// learned after the daemon started applies at once; nil, or a vessel without both volumes,
+// is the 40 ml model.
+func NewBioreactor(cacheDir string, vessel func() Vessel) *Bioreactor {
 	return &Bioreactor{cache: unitCache{dir: cacheDir}, vessel: vessel, exps: map[string]BioreactorValues{}, dirty: map[string]bool{}}
 }
 
-// Vessel is the unit's model.
-func (b *Bioreactor) Vessel() Vessel { return b.vessel }
+// Vessel is the unit's model now.
+func (b *Bioreactor) Vessel() Vessel {
+	if b.vessel != nil {
+		if v := b.vessel(); v.known() {
+			return v
+		}
+	}
+	return Vessel40ml
+}
 
 // load returns an experiment's values; b.mu is held.
-func (b *Bioreactor) load(exp string, conf *config.Config) (BioreactorValues, error) {
+func (b *Bioreactor) load(exp string, conf *config.Config, vessel Vessel) (BioreactorValues, error) {
 	if v, ok := b.exps[exp]; ok {
 		return v, nil
 	}
-	v, err := BioreactorDefaults(conf, b.vessel)
+	v, err := BioreactorDefaults(conf, vessel)
 	if err != nil {
 		return v, err
 	}
@@ -214,16 +226,18 @@ func (b *Bioreactor) load(exp string, conf *config.Config) (BioreactorValues, er
 
 // Values are an experiment's current values; conf gives the defaults of a new experiment.
 func (b *Bioreactor) Values(exp string, conf *config.Config) (BioreactorValues, error) {
+	vessel := b.Vessel()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.load(exp, conf)
+	return b.load(exp, conf, vessel)
 }
 
 // Update sets some variables at once (all or none), validated, and persists them.
 func (b *Bioreactor) Update(exp string, conf *config.Config, changes map[string]float64) (old, now BioreactorValues, err error) {
+	vessel := b.Vessel()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	old, err = b.load(exp, conf)
+	old, err = b.load(exp, conf, vessel)
 	if err != nil {
 		return old, old, err
 	}
@@ -235,7 +249,7 @@ func (b *Bioreactor) Update(exp string, conf *config.Config, changes map[string]
 		}
 		*p = x
 	}
-	if err := now.Validate(b.vessel); err != nil {
+	if err := now.Validate(vessel); err != nil {
 		return old, old, err
 	}
 	return old, now, b.store(exp, now)
@@ -243,13 +257,14 @@ func (b *Bioreactor) Update(exp string, conf *config.Config, changes map[string]
 
 // Apply moves an experiment's values by one dosing event; Flush persists them.
 func (b *Bioreactor) Apply(exp string, conf *config.Config, event string, ml float64) (BioreactorValues, error) {
+	vessel := b.Vessel()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	v, err := b.load(exp, conf)
+	v, err := b.load(exp, conf, vessel)
 	if err != nil {
 		return v, err
 	}
-	now, err := v.Apply(event, ml, b.vessel)
+	now, err := v.Apply(event, ml, vessel)
 	if err != nil {
 		return v, err
 	}

@@ -114,7 +114,7 @@ func TestBioreactorBook(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	conf := config.LoadDefault()
-	b := NewBioreactor(dir, Vessel{})
+	b := NewBioreactor(dir, nil)
 	v, err := b.Values("exp", conf)
 	if err != nil || v.CurrentVolumeML != 15 || v.EffluxTubeVolumeML != 15 {
 		t.Fatalf("defaults %+v, %v", v, err)
@@ -122,7 +122,7 @@ func TestBioreactorBook(t *testing.T) {
 	if _, err := b.Apply("exp", conf, contract.AddMedia, 1.5); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := NewBioreactor(dir, Vessel{}).Values("exp", conf); v.CurrentVolumeML != 15 {
+	if v, _ := NewBioreactor(dir, nil).Values("exp", conf); v.CurrentVolumeML != 15 {
 		t.Fatalf("Apply wrote through before Flush: %+v", v)
 	}
 	if err := b.Flush(); err != nil {
@@ -135,7 +135,7 @@ func TestBioreactorBook(t *testing.T) {
 		}
 	}
 	// A new book on the same cache sees the persisted values.
-	v, err = NewBioreactor(dir, Vessel{}).Values("exp", conf)
+	v, err = NewBioreactor(dir, nil).Values("exp", conf)
 	if err != nil || v.CurrentVolumeML != 16.5 || v.CumulativeMediaAddedML != 1.5 {
 		t.Fatalf("persisted %+v, %v", v, err)
 	}

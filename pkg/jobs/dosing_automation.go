@@ -21,11 +21,10 @@ import (
 // into sub-doses (dosing_transfer.go), guarded against overflowing the vial.
 type DosingAutomation struct {
 	automationBase
-	d      *Dosing
-	conf   *config.Config
-	name   string
-	algo   Automation
-	vessel Vessel
+	d    *Dosing
+	conf *config.Config
+	name string
+	algo Automation
 
 	pauseBetween time.Duration // between the inflows of a sub-dose
 	wasteMult    float64       // extra waste per sub-dose, × its waste
@@ -86,7 +85,7 @@ func newDosingAutomation(d *Dosing, registry map[string]DosingFactory, o supervi
 		return nil, err
 	}
 	var r collect
-	a := &DosingAutomation{d: d, conf: o.Config, name: name, vessel: d.Bioreactor.Vessel(),
+	a := &DosingAutomation{d: d, conf: o.Config, name: name,
 		wasteMult:  r.float(o.Config.Float(dosingSection, "waste_removal_multiplier", 2)),
 		maxSubdose: r.float(maxSubdose(o.Config)),
 		pumps:      map[string]dosingPump{}, start: map[string]float64{},
@@ -111,6 +110,9 @@ func newDosingAutomation(d *Dosing, registry map[string]DosingFactory, o supervi
 	return a, nil
 }
 
+// vessel is the unit's model now: a model learned while the automation runs guards its next dose.
+func (a *DosingAutomation) vessel() Vessel { return a.d.Bioreactor.Vessel() }
+
 // readStartValues checks the bioreactor start options; unset ones come from the book in Run.
 func (a *DosingAutomation) readStartValues(o supervisor.Options) error {
 	if _, err := a.d.Bioreactor.Values(o.Experiment, o.Config); err != nil {
@@ -129,7 +131,7 @@ func (a *DosingAutomation) readStartValues(o supervisor.Options) error {
 	for name, v := range a.start {
 		*probe.field(name) = v
 	}
-	return probe.Validate(a.vessel)
+	return probe.Validate(a.vessel())
 }
 
 // needPumps resolves the pumps an automation doses with: each must be mapped in [PWM] and
@@ -248,7 +250,7 @@ func (a *DosingAutomation) onPumpStop(m pubsub.Message) {
 // guardVolume reacts to a new current_volume_ml: at the maximum fill it pauses the automation,
 // near it (95 %) it warns, at most once per 10 s.
 func (a *DosingAutomation) guardVolume(ctx context.Context, v float64) {
-	maxStop := a.vessel.MaxFillML
+	maxStop := a.vessel().MaxFillML
 	switch {
 	case v >= maxStop:
 		a.rt.Log().Error(fmt.Sprintf("Current volume %s mL has reached the maximum fill volume %s mL. Pausing dosing.", round3(v), round3(maxStop)))

@@ -15,9 +15,9 @@ type Dosing struct {
 }
 
 // NewDosing opens the unit's calibration folder (<data-dir>/<unit>/calibrations) and its
-// bioreactor book in the unit cache at cacheDir ("" keeps the book in memory). A zero vessel
-// is the 40 ml model.
-func NewDosing(calibrationDir, cacheDir string, vessel Vessel) (*Dosing, error) {
+// bioreactor book in the unit cache at cacheDir ("" keeps the book in memory). vessel is the
+// unit's model now, asked at every check (NewBioreactor); nil is the 40 ml model.
+func NewDosing(calibrationDir, cacheDir string, vessel func() Vessel) (*Dosing, error) {
 	store, err := calibration.Open(calibrationDir)
 	if err != nil {
 		return nil, err

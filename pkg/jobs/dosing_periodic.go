@@ -153,7 +153,7 @@ func (f *fedBatch) Start(ctx context.Context) error {
 
 func (f *fedBatch) Execute(ctx context.Context) (*contract.AutomationEvent, error) {
 	a := f.a
-	if maxStop := a.vessel.MaxFillML; a.volume()+f.dose >= maxStop {
+	if maxStop := a.vessel().MaxFillML; a.volume()+f.dose >= maxStop {
 		a.rt.Log().Error(fmt.Sprintf("Current volume %s mL + %s mL would reach the maximum fill volume %s mL. Pausing dosing.", round3(a.volume()), round3(f.dose), round3(maxStop)))
 		a.pause(ctx)
 		return contract.NewAutomationEvent(contract.NoEvent, "Skipped dosing to avoid overflow.", nil), nil

@@ -58,8 +58,14 @@ func (l *eventLog) sum(event string) float64 {
 
 func newDosingRig(t *testing.T, p sim.Params, overrides ...[3]string) *dosingRig {
 	t.Helper()
+	return newDosingRigIn(t, p, nil, overrides...)
+}
+
+// newDosingRigIn is newDosingRig for a unit whose model is vessel's (nil: unknown).
+func newDosingRigIn(t *testing.T, p sim.Params, vessel func() Vessel, overrides ...[3]string) *dosingRig {
+	t.Helper()
 	cacheDir := t.TempDir()
-	d, err := NewDosing(filepath.Join(t.TempDir(), "calibrations"), cacheDir, Vessel{})
+	d, err := NewDosing(filepath.Join(t.TempDir(), "calibrations"), cacheDir, vessel)
 	if err != nil {
 		t.Fatal(err)
 	}

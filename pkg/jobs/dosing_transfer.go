@@ -129,7 +129,7 @@ func (a *DosingAutomation) leaf(ctx context.Context, waste float64, in []inflow)
 	for i, f := range in {
 		out.in[i].action = f.action
 	}
-	maxStop := a.vessel.MaxFillML
+	maxStop := a.vessel().MaxFillML
 	projected := a.volume()
 	for i, f := range in {
 		if projected+f.ml >= maxStop {

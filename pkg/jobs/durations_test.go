@@ -101,7 +101,7 @@ func TestSetDurationOutOfRange(t *testing.T) {
 // with the key named (the monitor, which must start, falls back to 12 h).
 func TestConfigDurationsOutOfRange(t *testing.T) {
 	t.Parallel()
-	d, err := NewDosing(t.TempDir(), t.TempDir(), Vessel{})
+	d, err := NewDosing(t.TempDir(), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
