@@ -12,6 +12,17 @@ type PWM interface {
 	SetDutyCycle(percent float64) error
 }
 
+// PWMTimer switches PWM outputs off at an exact time. A simulated board has one: its jobs
+// wake seconds of virtual time late at high speed, and a pump stopped on such a wake-up
+// would move more than its run's worth. A real board has none (nil): there the job's own
+// wake-up, milliseconds late, switches the output off.
+type PWMTimer interface {
+	// OffAfter switches channel's output to 0 % d after it was last switched on, unless its
+	// duty cycle is set again first; an instant already past switches it off now. It does
+	// not block, and an output that is off stays off.
+	OffAfter(channel string, d time.Duration) error
+}
+
 // HallSensor sees the stir bar's magnet pass once per revolution.
 type HallSensor interface {
 	// Edges blocks for window and returns the times of the falling edges seen in it.
@@ -71,6 +82,7 @@ type Board struct {
 	Rail        RailVoltage  // nil: the rail cannot be read
 	Firmware    Firmware     // nil: no HAT MCU (HAT 1.0, or no HAT)
 	Power       PowerMonitor // nil: the Pi's under-voltage flag is not readable
+	PWMTimer    PWMTimer     // nil: outputs switch off only when set to 0 (a real board)
 }
 
 // ErrNotPresent is returned when a job needs a device the board does not have.

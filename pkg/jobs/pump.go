@@ -84,6 +84,7 @@ func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, err
 	}
 	t0 := clk.Now()
 	deadline := t0.Add(run)
+	timed := p.offAfter(run)
 	var emitted float64
 	for {
 		left := deadline.Sub(clk.Now())
@@ -97,9 +98,12 @@ func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, err
 		p.events.emit(p.kind.action, c, p.source)
 		emitted += c
 		if err := p.wait(ctx, min(chunk, left)); err != nil {
-			elapsed := clk.Now().Sub(t0).Seconds()
+			elapsed := clk.Now().Sub(t0)
 			offErr := p.off()
-			actual := math.Max(0, p.cal.ML(elapsed))
+			if timed {
+				elapsed = min(elapsed, run) // the board's timer stopped it at the deadline
+			}
+			actual := math.Max(0, p.cal.ML(elapsed.Seconds()))
 			p.events.emit(p.kind.action, actual-emitted, p.source)
 			p.rt.Log().Info(fmt.Sprintf("Stopped %s early.", p.kind.device))
 			return actual, offErr
@@ -109,10 +113,10 @@ func (p *pumpRun) finite(ctx context.Context, seconds, ml float64) (float64, err
 	if rest := ml - emitted; rest > 1e-12 {
 		p.events.emit(p.kind.action, rest, p.source)
 	}
-	// A late wake-up (a loaded machine, a fast simulated clock) switched the pump off after
+	// Without a board timer, a late wake-up (a loaded machine) switched the pump off after
 	// its deadline: what it moved meanwhile is published too, so the bookkeeping follows
 	// the liquid.
-	if over := clk.Now().Sub(deadline); over >= pumpOverrunReported {
+	if over := clk.Now().Sub(deadline); !timed && over >= pumpOverrunReported {
 		extra := p.cal.ML(over.Seconds()) - p.cal.ML(0)
 		p.events.emit(p.kind.action, extra, p.source)
 		return ml + extra, offErr
@@ -146,6 +150,22 @@ func (p *pumpRun) continuous(ctx context.Context, full func() bool) (float64, er
 	p.events.emit(p.kind.action, actual-emitted, p.source)
 	p.rt.Log().Info(fmt.Sprintf("Stopped %s.", p.kind.device))
 	return actual, offErr
+}
+
+// offAfter asks the board's timer, if it has one, to switch the pump off run after it was
+// switched on, so that the run moves run's worth of liquid however late this goroutine
+// wakes (a simulated clock at high speed wakes it seconds late). It reports whether the
+// timer took the stop; otherwise the run's own wake-up stops the pump, as on a real board.
+func (p *pumpRun) offAfter(run time.Duration) bool {
+	out, ok := p.pwm.(*pumpOutput)
+	if !ok || out.timer == nil {
+		return false
+	}
+	if err := out.timer.OffAfter(out.channel, run); err != nil {
+		p.rt.Log().Warn(fmt.Sprintf("%s: the board's timer refused the stop; the run stops the pump itself", p.kind.device), "err", err)
+		return false
+	}
+	return true
 }
 
 func (p *pumpRun) off() error {
@@ -202,7 +222,15 @@ func claimPump(rt *supervisor.Runtime, k pumpKind, channel string) (hal.PWM, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.device, err)
 	}
-	return pwm, nil
+	return &pumpOutput{PWM: pwm, channel: channel, timer: rt.Board().PWMTimer}, nil
+}
+
+// pumpOutput is a claimed pump output with the board's timer (nil on a real board), which a
+// finite run asks to switch the pump off at its exact end.
+type pumpOutput struct {
+	hal.PWM
+	channel string
+	timer   hal.PWMTimer
 }
 
 // round3 is the rounding of the dosing logs (volumes to 3 decimals, durations to 2).

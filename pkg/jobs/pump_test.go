@@ -2,16 +2,22 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/pioreactor/pioreactord/internal/clocktest"
 	"github.com/pioreactor/pioreactord/pkg/calibration"
+	"github.com/pioreactor/pioreactord/pkg/clock"
 	"github.com/pioreactor/pioreactord/pkg/contract"
 	"github.com/pioreactor/pioreactord/pkg/hal/sim"
 	"github.com/pioreactor/pioreactord/pkg/pubsub"
+	"github.com/pioreactor/pioreactord/pkg/supervisor"
 )
 
 func approxSlice(got, want []float64, tol float64) bool {
@@ -394,4 +400,66 @@ func TestCirculateMedia(t *testing.T) {
 			t.Fatalf("media moved while the waste pump was busy: %v -> %v", truth.MediaML, m)
 		}
 	})
+}
+
+// A finite run moves its duration's worth of liquid however late the job wakes: on the
+// simulated board the plant switches the pump off at the exact instant (hal.PWMTimer), as a
+// real pump is switched off milliseconds late. At 3600× speed a millisecond of scheduler
+// latency is 3.6 s of virtual time; a run stopped on that wake-up moved up to 7 s too long.
+func TestPumpRunExactWhenLate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		late    time.Duration // mean lateness of every wake-up
+		options map[string]any
+	}{
+		{"1 mL on time", 0, map[string]any{"ml": 1.0}},
+		{"1 mL, wake-ups 1 s late", time.Second, map[string]any{"ml": 1.0}},
+		{"1 mL, wake-ups 3.6 s late", 3600 * time.Millisecond, map[string]any{"ml": 1.0}},
+		{"duration 2 s, wake-ups 3.6 s late", 3600 * time.Millisecond, map[string]any{"duration": 2.0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				p := sim.DefaultParams()
+				p.PumpDoseJitterSD = 0 // the dose moves exactly what the calibration says
+				d, err := NewDosing(filepath.Join(t.TempDir(), "calibrations"), "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := &dosingRig{simRig: newRig(t, rigConfig{specs: []supervisor.Spec{NewAddMediaSpec(d)}, params: &p,
+					clock: clocktest.NewLate(clock.Real{}, tc.late, 1)}), dosing: d, events: &eventLog{}}
+				defer r.close()
+				obs, err := r.bus.Dial(context.Background(), pubsub.Options{ClientID: "dosing-observer"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer obs.Close()
+				if err := obs.Subscribe(context.Background(), contract.DosingEventsFilter("pio01"), pubsub.ExactlyOnce, func(m pubsub.Message) {
+					var e contract.DosingEvent
+					if json.Unmarshal(m.Payload, &e) == nil {
+						r.events.mu.Lock()
+						r.events.events = append(r.events.events, e)
+						r.events.mu.Unlock()
+					}
+				}); err != nil {
+					t.Fatal(err)
+				}
+				flow := r.plant.Truth().PumpFlowMLPerS["2"]
+				r.calibrate(calibration.MediaPump, flow)
+				want := 1.0
+				if s, ok := tc.options["duration"].(float64); ok {
+					want = flow * s
+				}
+				r.start(contract.AddMedia, tc.options)
+				time.Sleep(time.Minute)
+				if got := r.plant.Truth().MediaML; math.Abs(got-want) > 0.01*want {
+					t.Fatalf("moved %.4f mL, want %.4f mL ± 1 %%", got, want)
+				}
+				if got := r.events.sum(contract.AddMedia); math.Abs(got-want) > 1e-9 {
+					t.Fatalf("dosing events sum to %.4f mL, want %.4f mL", got, want)
+				}
+			})
+		})
+	}
 }

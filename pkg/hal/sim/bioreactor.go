@@ -43,6 +43,7 @@ func New(p Params, clk clock.Clock, roles map[string]string) (*Bioreactor, error
 		Photodiodes: photodiodes{b},
 		LEDs:        leds{b},
 		Thermometer: thermometer{b},
+		PWMTimer:    pwmTimer{b},
 	}
 	for i, o := range pl.outs {
 		b.board.PWM[o.ch] = pwmOut{b: b, i: i}

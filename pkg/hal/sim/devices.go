@@ -25,6 +25,29 @@ func (o pwmOut) SetDutyCycle(pct float64) error {
 	return nil
 }
 
+// pwmTimer is the board's hal.PWMTimer: the plant switches the output off at the exact
+// plant time, however late the job that asked wakes up.
+type pwmTimer struct{ b *Bioreactor }
+
+func (t pwmTimer) OffAfter(channel string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("pwm channel %s stop after %v: %w", channel, d, ErrOutOfRange)
+	}
+	b := t.b
+	for i, o := range b.pl.outs { // outs never change after New
+		if o.ch != channel {
+			continue
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		// Schedule before bringing the plant up to now, so a stop in between is not missed.
+		b.pl.scheduleStop(i, d)
+		b.pl.advance(b.clk.Now())
+		return nil
+	}
+	return fmt.Errorf("pwm channel %q: %w", channel, ErrUnknownChannel)
+}
+
 type hall struct{ b *Bioreactor }
 
 // Edges opens a window, sleeps through it on the clock and returns the edges recorded in it.

@@ -44,6 +44,7 @@ type plant struct {
 
 	// Inputs, constant between device accesses.
 	outs                 []*output // by PWM channel, sorted
+	stops                int       // outputs with a scheduled stop
 	heatDuty, stirDuty   float64   // %
 	fMedia, fAlt, fWaste float64   // mL/s, current total flow per role
 
@@ -69,9 +70,12 @@ type plant struct {
 // output is one PWM channel; pumps carry their own flow and RNG.
 type output struct {
 	ch, role string
-	duty     float64 // %
-	flow     float64 // true mL/s at 100 % duty: PumpFlowMLPerS·(1 + ε)
-	jitter   float64 // factor of the current dose
+	duty     float64       // %
+	flow     float64       // true mL/s at 100 % duty: PumpFlowMLPerS·(1 + ε)
+	jitter   float64       // factor of the current dose
+	onAt     time.Duration // plant time the output was last switched on
+	offAt    time.Duration // plant time of the scheduled stop, when stopping
+	stopping bool
 	rng      *rand.Rand
 }
 
@@ -171,6 +175,13 @@ func (pl *plant) setDuty(i int, pct float64) {
 	if o.isPump() && o.duty == 0 && pct > 0 {
 		o.jitter = 1 + pl.p.PumpDoseJitterSD*o.rng.NormFloat64()
 	}
+	if o.duty == 0 && pct > 0 {
+		o.onAt = pl.t
+	}
+	if o.stopping { // a new duty cycle replaces the scheduled stop
+		o.stopping = false
+		pl.stops--
+	}
 	o.duty = pct
 	switch o.role {
 	case RoleStirring:
@@ -205,8 +216,41 @@ func (pl *plant) advance(now time.Time) {
 		if rem := target - pl.t; rem < h {
 			h = rem
 		}
+		if pl.stops > 0 {
+			h = pl.stopOutputs(h)
+		}
 		pl.step(h)
 	}
+}
+
+// scheduleStop switches output i off d after it was last switched on (hal.PWMTimer). Called
+// before the plant is advanced to now, so a stop the plant has not yet passed is exact.
+func (pl *plant) scheduleStop(i int, d time.Duration) {
+	o := pl.outs[i]
+	if o.duty == 0 {
+		return
+	}
+	if !o.stopping {
+		o.stopping = true
+		pl.stops++
+	}
+	o.offAt = max(o.onAt+d, pl.t)
+}
+
+// stopOutputs switches off the outputs whose scheduled stop is now and shortens the next
+// step h so that it ends on the earliest stop still ahead.
+func (pl *plant) stopOutputs(h time.Duration) time.Duration {
+	for i, o := range pl.outs {
+		if !o.stopping {
+			continue
+		}
+		if o.offAt <= pl.t {
+			pl.setDuty(i, 0)
+		} else if left := o.offAt - pl.t; left < h {
+			h = left
+		}
+	}
+	return h
 }
 
 // quiet is true when a long step loses nothing: the heater node's fast mode has died out, the

@@ -176,3 +176,53 @@ func TestDoseJitter(t *testing.T) {
 		}
 	})
 }
+
+// The board's PWMTimer stops a pump at the exact plant time, however late it is asked to
+// or the plant is next looked at; a new duty cycle first replaces the stop.
+func TestPWMTimer(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name      string
+		askAfter  time.Duration // wait between switching on and OffAfter (the plant is read meanwhile)
+		after     time.Duration // OffAfter's d
+		resetAt   time.Duration // > 0: set 100 % again at this time after switching on
+		wantMedia float64       // mL 60 s after the last action
+	}{
+		{"stop after 10 s", 0, 10 * time.Second, 0, 1},
+		{"asked late, stop still 10 s after on", 4 * time.Second, 10 * time.Second, 0, 1},
+		{"asked after the instant: stops now", 15 * time.Second, 10 * time.Second, 0, 1.5},
+		{"a new duty cycle replaces the stop", 0, 10 * time.Second, 5 * time.Second, 6.5},
+		{"zero: stops at once", 0, 0, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				b := newUnit(t, exactPumps(quietParams()))
+				timer := b.Board().PWMTimer
+				setDuty(t, b, "2", 100)
+				wait(t, b, c.askAfter)
+				b.Truth() // another device's access brings the plant up to now
+				if err := timer.OffAfter("2", c.after); err != nil {
+					t.Fatal(err)
+				}
+				if c.resetAt > 0 {
+					wait(t, b, c.resetAt-c.askAfter)
+					setDuty(t, b, "2", 100)
+				}
+				wait(t, b, time.Minute)
+				if got := b.Truth().MediaML; !near(got, c.wantMedia, 1e-9) {
+					t.Fatalf("media %v mL, want %v", got, c.wantMedia)
+				}
+			})
+		})
+	}
+	synctest.Test(t, func(t *testing.T) {
+		b := newUnit(t, quietParams())
+		if err := b.Board().PWMTimer.OffAfter("9", time.Second); err == nil {
+			t.Fatal("OffAfter on channel 9 succeeded")
+		}
+		if err := b.Board().PWMTimer.OffAfter("2", -time.Second); err == nil {
+			t.Fatal("OffAfter of a negative duration succeeded")
+		}
+	})
+}
