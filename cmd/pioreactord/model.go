@@ -55,12 +55,11 @@ func openUnitModel(path string, env contract.Model) (*unitModel, error) {
 func (m *unitModel) vessel(models []api.Model) func() jobs.Vessel {
 	return func() jobs.Vessel {
 		model := m.Model()
-		for _, r := range models {
-			if r.ModelName == model.Name && r.ModelVersion == model.Version {
-				return jobs.Vessel{CapacityML: r.ReactorCapacityML, MaxFillML: r.ReactorMaxFillVolumeML}
-			}
+		r, ok := api.FindModel(models, model.Name, model.Version)
+		if !ok {
+			return jobs.Vessel{}
 		}
-		return jobs.Vessel{}
+		return jobs.Vessel{CapacityML: r.ReactorCapacityML, MaxFillML: r.ReactorMaxFillVolumeML}
 	}
 }
 

@@ -145,7 +145,7 @@ func (s *Server) setWorkerModel(c echo.Context) error {
 	if _, err := s.mustWorker(unit); err != nil {
 		return err
 	}
-	if _, ok := findModel(s.models(), b.ModelName, b.ModelVersion); !ok {
+	if _, ok := FindModel(s.models(), b.ModelName, b.ModelVersion); !ok {
 		return unknownModel(b.ModelName, b.ModelVersion)
 	}
 	err := s.leader().Store.SetWorkerModel(unit, b.ModelName, b.ModelVersion)
@@ -181,7 +181,7 @@ func (s *Server) getWorkerModel(c echo.Context) error {
 	if err != nil {
 		return internal("Could not read the inventory.", err)
 	}
-	m, ok := findModel(s.models(), w.ModelName, w.ModelVersion)
+	m, ok := FindModel(s.models(), w.ModelName, w.ModelVersion)
 	if !ok {
 		return httpError(http.StatusNotFound, "Model not found",
 			fmt.Sprintf("%s has no registered model (model_name %q, model_version %q).", unit, w.ModelName, w.ModelVersion),

@@ -107,8 +107,8 @@ func (s *Server) models() []Model {
 	return BuiltinModels()
 }
 
-// findModel looks a registered model up by name and version.
-func findModel(models []Model, name, version string) (Model, bool) {
+// FindModel looks a registered model up by name and version.
+func FindModel(models []Model, name, version string) (Model, bool) {
 	for _, m := range models {
 		if m.ModelName == name && m.ModelVersion == version {
 			return m, true

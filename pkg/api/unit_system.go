@@ -131,7 +131,7 @@ func (s *Server) hardwareCheck(c echo.Context) error {
 	if s.cfg.Leader != nil {
 		models = s.models()
 	}
-	if _, ok := findModel(models, b.ModelName, b.ModelVersion); !ok {
+	if _, ok := FindModel(models, b.ModelName, b.ModelVersion); !ok {
 		return unknownModel(b.ModelName, b.ModelVersion)
 	}
 	if k, ok := s.cfg.Unit.(ModelKeeper); ok {
